@@ -1,0 +1,129 @@
+"""The command line: parses input, calls the core, formats output. No logic of its own."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from graphsvc import __version__
+from graphsvc.config import Config, load_config
+from graphsvc.content import init_store
+from graphsvc.errors import BadInput, GraphsvcError
+from graphsvc.importers.rdf import load_files
+from graphsvc.output import ROW_FORMATS, render
+from graphsvc.store import Store, open_store
+
+
+class _Group(click.Group):
+    """Maps our errors once to a message on stderr and an exit code (2 = bad input)."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except GraphsvcError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(exc.exit_code)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="graphsvc")
+@click.option("--store", "store", type=click.Path(file_okay=False, path_type=Path),
+              help="Directory of the embedded store (env GRAPHSVC_STORE; "
+                   "default ~/.local/share/graphsvc/store).")
+@click.option("--remote", help="Use a SPARQL 1.1 endpoint instead, e.g. "
+                               "http://127.0.0.1:7878/query (env GRAPHSVC_REMOTE).")
+@click.pass_context
+def main(ctx: click.Context, store: Path | None, remote: str | None) -> None:
+    """graphsvc: ask compliance questions of one graph of frameworks, controls,
+    provider assurance and your control sets.
+
+    \b
+    First steps:
+      graphsvc init                  create the store and load the shipped content
+      graphsvc graphs                see what is loaded
+      graphsvc query -f queries/responsibility.rq
+    """
+    ctx.obj = load_config(store=store, remote=remote)
+
+
+def _store(ctx: click.Context, *, read_only: bool = False) -> Store:
+    config: Config = ctx.obj
+    return open_store(config, read_only=read_only)
+
+
+@main.command()
+@click.option("--no-demo", is_flag=True, help="Leave out the fictional demo customer.")
+@click.pass_context
+def init(ctx: click.Context, no_demo: bool) -> None:
+    """Create the store and load the ontology, the AWS programme and the demo customer.
+
+    Safe to run again: each shipped graph is replaced, not duplicated.
+    """
+    with _store(ctx) as store:
+        report = init_store(store, demo=not no_demo, max_bytes=ctx.obj.max_load_bytes)
+        for graph, count in report.graphs.items():
+            click.echo(f"loaded {count:>7} triples into {graph}")
+        click.echo(f"store: {ctx.obj.remote or ctx.obj.store_dir}")
+
+
+@main.command()
+@click.pass_context
+def graphs(ctx: click.Context) -> None:
+    """List the named graphs of the store with their triple counts."""
+    with _store(ctx, read_only=True) as store:
+        infos = store.graphs()
+    for info in infos:
+        click.echo(f"{info.triples:>9}  {info.iri}")
+    click.echo(f"({len(infos)} graphs, {sum(i.triples for i in infos)} triples)")
+
+
+@main.command()
+@click.argument("sparql", required=False)
+@click.option("-f", "--file", "query_file", type=click.File("r"),
+              help="Read the query from a file ('-' for standard input).")
+@click.option("--format", "fmt", type=click.Choice(ROW_FORMATS), default="table",
+              show_default=True, help="Output format (CONSTRUCT gives Turtle, or JSON-LD "
+                                      "with json).")
+@click.pass_context
+def query(ctx: click.Context, sparql: str | None, query_file, fmt: str) -> None:
+    """Run a read-only SPARQL query over all graphs (their union is the default graph).
+
+    \b
+    Example:
+      graphsvc query 'SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g'
+    """
+    if (sparql is None) == (query_file is None):
+        raise BadInput("give the query as an argument or with -f FILE, not both or neither")
+    text = sparql if sparql is not None else query_file.read()
+    with _store(ctx, read_only=True) as store:
+        click.echo(render(store.query(text), fmt))
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True,
+                type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--graph", help="Load into this named graph (default: one graph per file, "
+                              "https://w3id.org/graphsvc/graph/file/NAME).")
+@click.option("--replace", is_flag=True, help="Replace the graphs' content instead of adding.")
+@click.pass_context
+def load(ctx: click.Context, files: tuple[Path, ...], graph: str | None, replace: bool) -> None:
+    """Load RDF files (Turtle, N-Triples, N-Quads, TriG, JSON-LD, RDF/XML).
+
+    All files are checked and parsed first, then written in one transaction: on any
+    error nothing is written. Nothing the files point to is ever fetched.
+    """
+    with _store(ctx) as store:
+        report = load_files(store, [(f, graph) for f in files], replace=replace,
+                            max_bytes=ctx.obj.max_load_bytes)
+    for name, count in report.graphs.items():
+        click.echo(f"loaded {count:>7} triples into {name}")
+
+
+@main.command("config")
+@click.pass_context
+def show_config(ctx: click.Context) -> None:
+    """Print the configuration in force (defaults < GRAPHSVC_* variables < flags)."""
+    click.echo(json.dumps(ctx.obj.describe(), indent=2, default=str))

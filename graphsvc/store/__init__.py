@@ -1,0 +1,135 @@
+"""Where the data lives: one small interface, two backends.
+
+* :class:`~graphsvc.store.embedded.EmbeddedStore` -- Oxigraph on disk (default) or in memory;
+* :class:`~graphsvc.store.remote.RemoteStore` -- any SPARQL 1.1 endpoint (Protocol for
+  queries, Graph Store Protocol for loads).
+
+Terms crossing this interface are rdflib terms. Queries see the union of all named
+graphs as their default graph (each source lives in its own named graph). Nothing
+outside this package imports pyoxigraph or SPARQLWrapper.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+
+from rdflib import Graph
+from rdflib.term import BNode, Literal, URIRef
+
+from graphsvc.config import Config
+from graphsvc.errors import BadInput
+
+Term = URIRef | BNode | Literal
+Triple = tuple[Term, Term, Term]
+
+# Each source lives in its own named graph; the default graph is not written to.
+GRAPHS_QUERY = """
+SELECT ?g (COUNT(*) AS ?triples) WHERE { GRAPH ?g { ?s ?p ?o } }
+GROUP BY ?g ORDER BY ?g
+"""
+
+
+@dataclass(frozen=True)
+class Rows:
+    """The solutions of a SELECT query, in the order the query gave them."""
+
+    variables: list[str]
+    rows: list[tuple[Term | None, ...]]
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __iter__(self) -> Iterator[tuple[Term | None, ...]]:
+        return iter(self.rows)
+
+    def dicts(self) -> list[dict[str, Term | None]]:
+        return [dict(zip(self.variables, row, strict=True)) for row in self.rows]
+
+
+QueryResult = Rows | Graph | bool
+
+
+@dataclass(frozen=True)
+class GraphInfo:
+    iri: str
+    triples: int
+
+
+_IRI_FORBIDDEN = set('<>"{}|^`\\ \t\r\n')
+
+
+def check_iri(value: str, where: str = "IRI") -> URIRef:
+    """An absolute IRI that is safe to write between angle brackets in SPARQL."""
+    if ":" not in value or any(ch in _IRI_FORBIDDEN or ord(ch) < 0x20 for ch in value):
+        raise BadInput(f"not an absolute IRI: {value!r}", where=where)
+    return URIRef(value)
+
+
+class Store(ABC):
+    """A quad store: read-only SPARQL queries, and named graphs written in transactions."""
+
+    @abstractmethod
+    def query(self, sparql: str, bindings: Mapping[str, Term] | None = None) -> QueryResult:
+        """Run a read-only query; ``bindings`` give variables a value before evaluation.
+
+        Returns :class:`Rows` (SELECT), an rdflib ``Graph`` (CONSTRUCT, DESCRIBE) or a
+        bool (ASK). Updates and SERVICE are refused with :class:`BadInput`.
+        """
+
+    @abstractmethod
+    def write(self, graphs: Mapping[str, Iterable[Triple]], *, replace: bool = False) -> None:
+        """Add triples to (or, with ``replace``, replace) named graphs: all or nothing."""
+
+    @abstractmethod
+    def drop(self, graphs: Iterable[str]) -> None:
+        """Remove named graphs in one transaction; unknown graphs are ignored."""
+
+    def graphs(self) -> list[GraphInfo]:
+        """The named graphs with their triple counts."""
+        result = self.query(GRAPHS_QUERY)
+        assert isinstance(result, Rows)
+        return [GraphInfo(str(g), int(n)) for g, n in result if not is_staging(str(g))]
+
+    def close(self) -> None:  # noqa: B027 -- backends without resources need nothing
+        """Release files or connections."""
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+STAGING_PREFIX = "urn:graphsvc:staging:"
+
+
+def is_staging(graph: str) -> bool:
+    """Staging graphs hold a load until it is moved into place in one update."""
+    return graph.startswith(STAGING_PREFIX)
+
+
+def move_update(moves: Mapping[str, str], *, replace: bool) -> str:
+    """One SPARQL Update that puts every staging graph into its target graph.
+
+    A single update request is one transaction on Oxigraph, so either all graphs of a
+    load appear or none does. Only IRIs checked by :func:`check_iri` reach this text.
+    """
+    if replace:
+        ops = [f"MOVE SILENT GRAPH <{s}> TO GRAPH <{t}>" for s, t in moves.items()]
+    else:
+        ops = [f"ADD SILENT GRAPH <{s}> TO GRAPH <{t}> ; DROP SILENT GRAPH <{s}>"
+               for s, t in moves.items()]
+    return " ;\n".join(ops)
+
+
+def open_store(config: Config, *, read_only: bool = False) -> Store:
+    """The backend the configuration asks for: remote if a URL is set, else embedded."""
+    if config.remote:
+        from graphsvc.store.remote import RemoteStore
+
+        return RemoteStore.from_config(config)
+    from graphsvc.store.embedded import EmbeddedStore
+
+    return EmbeddedStore(config.store_dir, read_only=read_only)

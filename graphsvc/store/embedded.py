@@ -1,0 +1,138 @@
+"""The default backend: Oxigraph embedded in the process, on disk (RocksDB) or in memory."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+import pyoxigraph as ox
+from rdflib import XSD, Graph
+from rdflib.term import BNode, Literal, URIRef
+
+from graphsvc.errors import BadInput, StoreError
+from graphsvc.store import (
+    STAGING_PREFIX,
+    QueryResult,
+    Rows,
+    Store,
+    Term,
+    Triple,
+    check_iri,
+    is_staging,
+    move_update,
+)
+from graphsvc.store.guard import check_query
+
+_XSD_STRING = str(XSD.string)
+
+
+class EmbeddedStore(Store):
+    """Oxigraph through pyoxigraph. ``path=None`` keeps everything in memory (tests).
+
+    One process may write; others open the same directory with ``read_only=True``.
+    """
+
+    def __init__(self, path: Path | None = None, *, read_only: bool = False) -> None:
+        self.path = path
+        self.read_only = read_only
+        try:
+            if path is None:
+                self._store = ox.Store()
+            elif read_only:
+                self._store = ox.Store.read_only(str(path))
+            else:
+                path.mkdir(parents=True, exist_ok=True)
+                self._store = ox.Store(str(path))
+        except OSError as exc:
+            raise StoreError(f"cannot open the store: {exc}", where=str(path)) from exc
+        if not read_only:
+            self._drop_leftover_staging()
+
+    def query(self, sparql: str, bindings: Mapping[str, Term] | None = None) -> QueryResult:
+        check_query(sparql)
+        substitutions = {ox.Variable(k): to_ox(v) for k, v in (bindings or {}).items()}
+        try:
+            result = self._store.query(
+                sparql, use_default_graph_as_union=True, substitutions=substitutions or None
+            )
+        except SyntaxError as exc:
+            raise BadInput(f"invalid SPARQL query: {exc}") from exc
+        except OSError as exc:
+            raise StoreError(f"query failed: {exc}") from exc
+        if isinstance(result, ox.QuerySolutions):
+            variables = [v.value for v in result.variables]
+            rows = [tuple(from_ox(s[v]) for v in variables) for s in result]
+            return Rows(variables, rows)
+        if isinstance(result, ox.QueryBoolean):
+            return bool(result)
+        graph = Graph()
+        for t in result:
+            graph.add((from_ox(t.subject), from_ox(t.predicate), from_ox(t.object)))
+        return graph
+
+    def write(self, graphs: Mapping[str, Iterable[Triple]], *, replace: bool = False) -> None:
+        targets = {check_iri(g, "graph"): triples for g, triples in graphs.items()}
+        stages = {t: STAGING_PREFIX + uuid.uuid4().hex for t in targets}
+        quads = (
+            ox.Quad(to_ox(s), to_ox(p), to_ox(o), ox.NamedNode(stages[target]))
+            for target, triples in targets.items()
+            for s, p, o in triples
+        )
+        try:
+            self._store.extend(quads)  # one transaction: the whole staging copy or nothing
+            self._store.update(
+                move_update({s: str(t) for t, s in stages.items()}, replace=replace)
+            )
+        except (OSError, ValueError, TypeError) as exc:
+            raise StoreError(f"write failed, nothing was changed: {exc}") from exc
+        finally:
+            self._drop(stages.values())
+
+    def drop(self, graphs: Iterable[str]) -> None:
+        self._drop(str(check_iri(g, "graph")) for g in graphs)
+
+    def _drop(self, graphs: Iterable[str]) -> None:
+        update = " ;\n".join(f"DROP SILENT GRAPH <{g}>" for g in graphs)
+        if update:
+            self._store.update(update)
+
+    def _drop_leftover_staging(self) -> None:
+        """A process killed mid-load may leave a staging graph; it was never visible."""
+        self._drop(str(g.value) for g in self._store.named_graphs() if is_staging(g.value))
+
+    def close(self) -> None:
+        if self.path is not None and not self.read_only:
+            self._store.flush()
+        del self._store
+
+
+def to_ox(term: Term) -> ox.NamedNode | ox.BlankNode | ox.Literal:
+    """rdflib term -> Oxigraph term."""
+    if isinstance(term, URIRef):
+        return ox.NamedNode(str(term))
+    if isinstance(term, BNode):
+        return ox.BlankNode(str(term))
+    if isinstance(term, Literal):
+        if term.language:
+            return ox.Literal(str(term), language=term.language)
+        if term.datatype:
+            return ox.Literal(str(term), datatype=ox.NamedNode(str(term.datatype)))
+        return ox.Literal(str(term))
+    raise BadInput(f"not an RDF term: {term!r}")
+
+
+def from_ox(term: object) -> Term | None:
+    """Oxigraph term -> rdflib term (xsd:string literals become plain, as rdflib parses them)."""
+    if term is None:
+        return None
+    if isinstance(term, ox.NamedNode):
+        return URIRef(term.value)
+    if isinstance(term, ox.BlankNode):
+        return BNode(term.value)
+    if isinstance(term, ox.Literal):
+        if term.language:
+            return Literal(term.value, lang=term.language)
+        datatype = term.datatype.value
+        return Literal(term.value, datatype=None if datatype == _XSD_STRING else URIRef(datatype))
+    raise BadInput(f"RDF-star terms are not supported: {term}")

@@ -1,0 +1,47 @@
+"""Checks on query text before any engine sees it.
+
+Oxigraph's engine would run SERVICE (an HTTP request chosen by the query text), so
+every query is parsed once by rdflib and refused if it is an update or federates.
+Results are cached by text: named questions pay the parse once.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pyparsing import ParseException
+from rdflib.plugins.sparql.algebra import translateQuery
+from rdflib.plugins.sparql.parser import parseQuery
+from rdflib.plugins.sparql.parserutils import CompValue
+
+from graphsvc.errors import BadInput
+
+MAX_QUERY_CHARS = 100_000
+
+
+@lru_cache(maxsize=1024)
+def check_query(sparql: str) -> str:
+    """Return the query form (SelectQuery, ConstructQuery, ...) or raise BadInput."""
+    if len(sparql) > MAX_QUERY_CHARS:
+        raise BadInput(f"query is {len(sparql)} characters; the limit is {MAX_QUERY_CHARS}")
+    try:
+        parsed = parseQuery(sparql)
+        algebra = translateQuery(parsed).algebra
+    except ParseException as exc:
+        raise BadInput(
+            f"not a SPARQL 1.1 query (updates are not accepted here): {exc.msg}",
+            where=f"query line {exc.lineno}, column {exc.col}",
+        ) from exc
+    except Exception as exc:  # rdflib raises assorted errors on bad queries
+        raise BadInput(f"invalid SPARQL query: {exc}") from exc
+    if _has_service(algebra):
+        raise BadInput("SERVICE is not allowed: the store never fetches remote data")
+    return algebra.name
+
+
+def _has_service(node: object) -> bool:
+    if isinstance(node, CompValue):
+        return node.name == "ServiceGraphPattern" or any(_has_service(v) for v in node.values())
+    if isinstance(node, list | tuple):
+        return any(_has_service(v) for v in node)
+    return False
