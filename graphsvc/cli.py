@@ -99,7 +99,8 @@ def query(ctx: click.Context, sparql: str | None, query_file, fmt: str) -> None:
         raise BadInput("give the query as an argument or with -f FILE, not both or neither")
     text = sparql if sparql is not None else query_file.read()
     with _store(ctx, read_only=True) as store:
-        click.echo(render(store.query(text), fmt))
+        output = render(store.query(text), fmt)
+    click.echo(output, nl=not output.endswith("\n"))
 
 
 @main.command()

@@ -22,6 +22,7 @@ from graphsvc.store import (
     is_staging,
     move_update,
 )
+from graphsvc.store.bindings import bind_values
 from graphsvc.store.guard import check_query
 
 _XSD_STRING = str(XSD.string)
@@ -51,11 +52,10 @@ class EmbeddedStore(Store):
 
     def query(self, sparql: str, bindings: Mapping[str, Term] | None = None) -> QueryResult:
         check_query(sparql)
-        substitutions = {ox.Variable(k): to_ox(v) for k, v in (bindings or {}).items()}
+        if bindings:
+            sparql = bind_values(sparql, bindings)
         try:
-            result = self._store.query(
-                sparql, use_default_graph_as_union=True, substitutions=substitutions or None
-            )
+            result = self._store.query(sparql, use_default_graph_as_union=True)
         except SyntaxError as exc:
             raise BadInput(f"invalid SPARQL query: {exc}") from exc
         except OSError as exc:

@@ -22,7 +22,7 @@ from SPARQLWrapper import JSON, N3, POST, SPARQLWrapper
 from SPARQLWrapper.SPARQLExceptions import SPARQLWrapperException
 
 from graphsvc.config import Config
-from graphsvc.errors import BadInput, StoreError
+from graphsvc.errors import StoreError
 from graphsvc.store import (
     STAGING_PREFIX,
     QueryResult,
@@ -33,6 +33,7 @@ from graphsvc.store import (
     check_iri,
     move_update,
 )
+from graphsvc.store.bindings import bind_values
 from graphsvc.store.guard import check_query
 
 
@@ -97,7 +98,7 @@ class RemoteStore(Store):
         stages = {t: STAGING_PREFIX + uuid.uuid4().hex for t in targets}
         try:
             for target, triples in targets.items():
-                self._put(stages[target], ntriples(triples))
+                self._put(stages[target], turtle(triples))
             self._update(move_update({s: t for t, s in stages.items()}, replace=replace))
         finally:
             self._update(" ;\n".join(f"DROP SILENT GRAPH <{s}>" for s in stages.values()))
@@ -127,7 +128,7 @@ class RemoteStore(Store):
     def _put(self, graph: str, body: bytes) -> None:
         url = self.gsp_url + "?" + urllib.parse.urlencode({"graph": graph})
         request = urllib.request.Request(url, data=body, method="PUT")
-        request.add_header("Content-Type", "application/n-triples")
+        request.add_header("Content-Type", "text/turtle")
         if self._auth:
             token = base64.b64encode(":".join(self._auth).encode()).decode()
             request.add_header("Authorization", "Basic " + token)
@@ -138,8 +139,8 @@ class RemoteStore(Store):
             raise StoreError(f"Graph Store PUT failed: {exc}", where=self.gsp_url) from exc
 
 
-def ntriples(triples: Iterable[Triple]) -> bytes:
-    """N-Triples text of rdflib terms (``n3()`` without prefixes is N-Triples syntax)."""
+def turtle(triples: Iterable[Triple]) -> bytes:
+    """Turtle text of rdflib terms: ``n3()`` without prefixes is always valid Turtle."""
     return "".join(f"{s.n3()} {p.n3()} {o.n3()} .\n" for s, p, o in triples).encode()
 
 
@@ -157,49 +158,3 @@ def _from_json(value: dict | None) -> Term | None:
     if datatype == "http://www.w3.org/2001/XMLSchema#string":
         datatype = None
     return Literal(value["value"], datatype=datatype)
-
-
-_TOKEN = re.compile(
-    r"""(?P<skip>\#[^\n]*|"{3}.*?"{3}|'{3}.*?'{3}|"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*'
-        |<[^<>"{}|^`\\\s]*>)
-      |(?P<word>[A-Za-z_][\w.:-]*)
-      |(?P<brace>[{}])""",
-    re.VERBOSE | re.DOTALL,
-)
-
-
-def bind_values(sparql: str, bindings: Mapping[str, Term]) -> str:
-    """Give variables values by a VALUES block at the start of the top-level WHERE group.
-
-    The endpoint has no substitution API, so the values are written as RDF terms
-    serialized by rdflib from checked terms, never as raw text of the caller's.
-    """
-    names = list(bindings)
-    for name in names:
-        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
-            raise BadInput(f"not a variable name: {name!r}", where="bindings")
-    cells = " ".join(_term_text(bindings[n], n) for n in names)
-    block = f" VALUES ({' '.join('?' + n for n in names)}) {{ ({cells}) }} "
-    depth, seen_where, insert_at = 0, False, None
-    for match in _TOKEN.finditer(sparql):
-        if match.group("word") and depth == 0 and match.group("word").upper() == "WHERE":
-            seen_where = True
-        elif match.group("brace") == "{":
-            if depth == 0 and (seen_where or insert_at is None):
-                insert_at = match.end()
-                if seen_where:
-                    break
-            depth += 1
-        elif match.group("brace") == "}":
-            depth -= 1
-    if insert_at is None:
-        raise BadInput("query has no WHERE group to bind values in")
-    return sparql[:insert_at] + block + sparql[insert_at:]
-
-
-def _term_text(term: Term, name: str) -> str:
-    if isinstance(term, URIRef):
-        return f"<{check_iri(str(term), f'value of ?{name}')}>"
-    if isinstance(term, Literal):
-        return term.n3()
-    raise BadInput(f"?{name} must be an IRI or a literal, not {term!r}", where="bindings")

@@ -1,0 +1,130 @@
+"""The command line over a real on-disk store: init, graphs, query, load, config."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+from rdflib import Graph
+from rdflib.namespace import RDF
+
+from graphsvc.cli import main
+from graphsvc.namespaces import GC
+from tests.conftest import ROOT
+
+DEMO = ROOT / "ontology" / "demo-customer.ttl"
+
+
+def still_mine_from_file() -> set[tuple[str, str]]:
+    """Independently of SPARQL: (control id, status id) of customer and shared controls."""
+    g = Graph().parse(DEMO)
+    ontology = Graph().parse(ROOT / "ontology" / "compliance.ttl")
+    out = set()
+    for impl in g.subjects(RDF.type, GC.ControlImplementation):
+        if g.value(impl, GC.responsibility) in (GC.CustomerResponsibility,
+                                                GC.SharedResponsibility):
+            control = str(g.value(impl, GC.implementsControl)).rsplit("/", 1)[1]
+            out.add((control, str(ontology.value(g.value(impl, GC.status), GC.identifier))))
+    return out
+
+
+def test_init_is_repeatable_and_graphs_lists_counts(runner: CliRunner) -> None:
+    first = runner.invoke(main, ["init"])
+    assert first.exit_code == 0, first.output
+    again = runner.invoke(main, ["init"])
+    assert again.exit_code == 0
+    listing = runner.invoke(main, ["graphs"]).output
+    counted = {}
+    for line in listing.splitlines()[:-1]:
+        count, iri = line.split()
+        counted[iri] = int(count)
+    assert set(counted) == {
+        "https://w3id.org/graphsvc/graph/ontology",
+        "https://w3id.org/graphsvc/graph/aws-program",
+        "https://w3id.org/graphsvc/graph/demo-customer",
+    }
+    # each graph holds its file's triples plus a five-triple provenance record
+    assert counted["https://w3id.org/graphsvc/graph/demo-customer"] == len(
+        Graph().parse(DEMO)) + 5
+
+
+def test_the_readme_question_matches_the_demo_file(runner: CliRunner) -> None:
+    runner.invoke(main, ["init"])
+    result = runner.invoke(
+        main, ["query", "-f", str(ROOT / "queries" / "responsibility.rq"), "--format", "csv"]
+    )
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(io.StringIO(result.output)))
+    assert {(r["control"], r["status"]) for r in rows} == still_mine_from_file()
+    assert len(rows) == len(still_mine_from_file())
+
+
+def test_query_formats(runner: CliRunner) -> None:
+    runner.invoke(main, ["init", "--no-demo"])
+    text = ("PREFIX gc: <https://w3id.org/graphsvc/compliance#> "
+            "SELECT ?s WHERE { ?s a gc:ResponsibilityType } ORDER BY ?s")
+    as_json = json.loads(runner.invoke(main, ["query", text, "--format", "json"]).output)
+    values = [b["s"]["value"] for b in as_json["results"]["bindings"]]
+    assert values == sorted(str(GC[n]) for n in (
+        "CustomerResponsibility", "ProviderResponsibility", "SharedResponsibility"))
+    tsv = runner.invoke(main, ["query", text, "--format", "tsv"]).output.splitlines()
+    assert tsv[0] == "?s" and tsv[1:] == [f"<{v}>" for v in values]
+    table = runner.invoke(main, ["query", text]).output
+    assert "(3 rows)" in table
+    ask = runner.invoke(main, ["query", f"ASK {{ <{GC.IaaS}> a ?t }}"]).output.strip()
+    assert ask == "true"
+    construct = runner.invoke(
+        main, ["query", f"CONSTRUCT {{ <{GC.IaaS}> ?p ?o }} WHERE {{ <{GC.IaaS}> ?p ?o }}"])
+    assert len(Graph().parse(data=construct.output, format="turtle")) >= 3
+
+
+def test_query_refuses_updates_with_exit_2(runner: CliRunner) -> None:
+    runner.invoke(main, ["init", "--no-demo"])
+    before = runner.invoke(main, ["graphs"]).output
+    result = runner.invoke(main, ["query", "DROP ALL"])
+    assert result.exit_code == 2 and "updates are not accepted" in result.output
+    assert runner.invoke(main, ["graphs"]).output == before
+
+
+def test_load_then_replace(runner: CliRunner, tmp_path: Path) -> None:
+    path = tmp_path / "mine.ttl"
+    path.write_text("<http://example.org/a> <http://example.org/p> 1 .")
+    for _ in range(2):
+        assert runner.invoke(main, ["load", str(path), "--graph", "http://example.org/g"]
+                             ).exit_code == 0
+    path.write_text("<http://example.org/b> <http://example.org/p> 2 .")
+    runner.invoke(main, ["load", str(path), "--graph", "http://example.org/g", "--replace"])
+    text = "SELECT ?s WHERE { GRAPH <http://example.org/g> { ?s <http://example.org/p> ?o } }"
+    subjects = runner.invoke(main, ["query", text, "--format", "csv"]).output.split()
+    assert subjects == ["s", "http://example.org/b"]
+
+
+def test_missing_file_is_bad_input(runner: CliRunner, tmp_path: Path) -> None:
+    result = runner.invoke(main, ["load", str(tmp_path / "absent.ttl")])
+    assert result.exit_code == 2 and "absent.ttl" in result.output
+
+
+def test_config_precedence_and_secret_masking(
+    runner: CliRunner, tmp_path: Path, monkeypatch
+) -> None:
+    monkeypatch.setenv("GRAPHSVC_REMOTE_PASSWORD", "s3cret")
+    monkeypatch.setenv("GRAPHSVC_STORE", str(tmp_path / "from-env"))
+    shown = json.loads(runner.invoke(main, ["--store", str(tmp_path / "flag"), "config"]).output)
+    assert shown["store"] == str(tmp_path / "flag")
+    assert shown["remote_password"] == "***"
+    monkeypatch.setenv("GRAPHSVC_MAX_LOAD_BYTES", "lots")
+    result = runner.invoke(main, ["config"])
+    assert result.exit_code == 2 and "GRAPHSVC_MAX_LOAD_BYTES" in result.output
+
+
+def test_cli_against_the_remote_backend(oxigraph_server: str, tmp_path: Path) -> None:
+    runner = CliRunner()
+    remote = ["--remote", oxigraph_server + "/query"]
+    assert runner.invoke(main, [*remote, "init"]).exit_code == 0
+    result = runner.invoke(main, [*remote, "query", "-f",
+                                  str(ROOT / "queries" / "responsibility.rq"), "--format", "csv"])
+    rows = list(csv.DictReader(io.StringIO(result.output)))
+    assert {(r["control"], r["status"]) for r in rows} == still_mine_from_file()
