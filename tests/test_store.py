@@ -174,8 +174,20 @@ def test_embedded_store_persists_and_opens_read_only(tmp_path: Path) -> None:
 
 
 def test_remote_store_reports_unreachable_endpoint() -> None:
-    from tests.conftest import free_port, remote_store
+    from graphsvc.store.server import free_port
+    from tests.conftest import remote_store
 
     store = remote_store(f"http://127.0.0.1:{free_port()}")
     with pytest.raises(StoreError):
         store.graphs()
+
+
+def test_bound_variable_projected_or_not_gives_the_same_rows(store: Store) -> None:
+    """Embedded substitutes projected variables and uses VALUES otherwise: same answers."""
+    store.write({G1: triples(4, "a")})
+    value = {"n": Literal(2)}
+    projected = store.query(f"SELECT ?s ?n WHERE {{ ?s <{EX}n> ?n }}", bindings=value)
+    hidden = store.query(f"SELECT ?s WHERE {{ ?s <{EX}n> ?n }}", bindings=value)
+    assert isinstance(projected, Rows) and isinstance(hidden, Rows)
+    assert [r[0] for r in projected] == [r[0] for r in hidden] == [URIRef(EX + "a/s2")]
+    assert [r[1] for r in projected] == [Literal(2)]

@@ -11,6 +11,7 @@ outside this package imports pyoxigraph or SPARQLWrapper.
 
 from __future__ import annotations
 
+import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -108,6 +109,12 @@ STAGING_PREFIX = "urn:graphsvc:staging:"
 def is_staging(graph: str) -> bool:
     """Staging graphs hold a load until it is moved into place in one update."""
     return graph.startswith(STAGING_PREFIX)
+
+
+def plan_write(targets: Iterable[str], existing: set[str]) -> dict[str, str]:
+    """Where each target graph is written first: new graphs directly (cheap), graphs that
+    exist already into a staging graph that one update then moves into place."""
+    return {t: STAGING_PREFIX + uuid.uuid4().hex if t in existing else t for t in targets}
 
 
 def move_update(moves: Mapping[str, str], *, replace: bool) -> str:

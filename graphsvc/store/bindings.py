@@ -1,7 +1,7 @@
 """Giving query variables values before evaluation, the same way on every backend.
 
-Oxigraph's substitutions need the variable in the SELECT projection and a remote
-endpoint has no substitution API, so both backends put a VALUES block at the start
+A remote endpoint has no substitution API, and Oxigraph's substitutions (much faster)
+need the variable in a SELECT's projection; otherwise a VALUES block goes at the start
 of the top-level WHERE group. The values are RDF terms written by rdflib from
 checked terms, never text of the caller's.
 """
@@ -27,10 +27,8 @@ _TOKEN = re.compile(
 
 def bind_values(sparql: str, bindings: Mapping[str, Term]) -> str:
     """The query with a VALUES block binding ``bindings`` at the start of its WHERE group."""
+    check_bindings(bindings)
     names = list(bindings)
-    for name in names:
-        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
-            raise BadInput(f"not a variable name: {name!r}", where="bindings")
     cells = " ".join(_term_text(bindings[n], n) for n in names)
     block = f" VALUES ({' '.join('?' + n for n in names)}) {{ ({cells}) }} "
     depth, seen_where, insert_at = 0, False, None
@@ -48,6 +46,14 @@ def bind_values(sparql: str, bindings: Mapping[str, Term]) -> str:
     if insert_at is None:
         raise BadInput("query has no WHERE group to bind values in")
     return sparql[:insert_at] + block + sparql[insert_at:]
+
+
+def check_bindings(bindings: Mapping[str, Term]) -> None:
+    """Variable names are plain names; values are IRIs safe in <...> or literals."""
+    for name, term in bindings.items():
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+            raise BadInput(f"not a variable name: {name!r}", where="bindings")
+        _term_text(term, name)
 
 
 def _term_text(term: Term, name: str) -> str:

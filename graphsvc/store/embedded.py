@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
@@ -12,7 +11,6 @@ from rdflib.term import BNode, Literal, URIRef
 
 from graphsvc.errors import BadInput, StoreError
 from graphsvc.store import (
-    STAGING_PREFIX,
     QueryResult,
     Rows,
     Store,
@@ -21,8 +19,9 @@ from graphsvc.store import (
     check_iri,
     is_staging,
     move_update,
+    plan_write,
 )
-from graphsvc.store.bindings import bind_values
+from graphsvc.store.bindings import bind_values, check_bindings
 from graphsvc.store.guard import check_query
 
 _XSD_STRING = str(XSD.string)
@@ -51,11 +50,18 @@ class EmbeddedStore(Store):
             self._drop_leftover_staging()
 
     def query(self, sparql: str, bindings: Mapping[str, Term] | None = None) -> QueryResult:
-        check_query(sparql)
+        info = check_query(sparql)
+        substitutions = None
         if bindings:
+            check_bindings(bindings)
+        if bindings and (info.form != "SelectQuery" or set(bindings) <= info.projection):
+            substitutions = {ox.Variable(k): to_ox(v) for k, v in bindings.items()}
+        elif bindings:  # Oxigraph substitutes only variables a SELECT returns
             sparql = bind_values(sparql, bindings)
         try:
-            result = self._store.query(sparql, use_default_graph_as_union=True)
+            result = self._store.query(
+                sparql, use_default_graph_as_union=True, substitutions=substitutions
+            )
         except SyntaxError as exc:
             raise BadInput(f"invalid SPARQL query: {exc}") from exc
         except OSError as exc:
@@ -72,22 +78,28 @@ class EmbeddedStore(Store):
         return graph
 
     def write(self, graphs: Mapping[str, Iterable[Triple]], *, replace: bool = False) -> None:
-        targets = {check_iri(g, "graph"): triples for g, triples in graphs.items()}
-        stages = {t: STAGING_PREFIX + uuid.uuid4().hex for t in targets}
+        targets = {str(check_iri(g, "graph")): triples for g, triples in graphs.items()}
+        # extend() is one transaction, so adding needs no staging; replacing does
+        existing = {t for t in targets if self._store.contains_named_graph(ox.NamedNode(t))}
+        first = plan_write(targets, existing if replace else set())
         quads = (
-            ox.Quad(to_ox(s), to_ox(p), to_ox(o), ox.NamedNode(stages[target]))
+            ox.Quad(to_ox(s), to_ox(p), to_ox(o), ox.NamedNode(first[target]))
             for target, triples in targets.items()
             for s, p, o in triples
         )
+        moves = {stage: target for target, stage in first.items() if stage != target}
         try:
-            self._store.extend(quads)  # one transaction: the whole staging copy or nothing
-            self._store.update(
-                move_update({s: str(t) for t, s in stages.items()}, replace=replace)
-            )
+            self._store.extend(quads)
         except (OSError, ValueError, TypeError) as exc:
             raise StoreError(f"write failed, nothing was changed: {exc}") from exc
+        try:
+            if moves:
+                self._store.update(move_update(moves, replace=True))
+        except (OSError, ValueError, TypeError) as exc:
+            self._drop(t for t in targets if t not in existing)
+            raise StoreError(f"write failed, nothing was changed: {exc}") from exc
         finally:
-            self._drop(stages.values())
+            self._drop(moves)
 
     def drop(self, graphs: Iterable[str]) -> None:
         self._drop(str(check_iri(g, "graph")) for g in graphs)

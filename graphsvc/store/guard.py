@@ -7,6 +7,7 @@ Results are cached by text: named questions pay the parse once.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import lru_cache
 
 from pyparsing import ParseException
@@ -19,9 +20,15 @@ from graphsvc.errors import BadInput
 MAX_QUERY_CHARS = 100_000
 
 
+@dataclass(frozen=True)
+class QueryInfo:
+    form: str  # SelectQuery, ConstructQuery, DescribeQuery or AskQuery
+    projection: frozenset[str]  # variables a SELECT returns
+
+
 @lru_cache(maxsize=1024)
-def check_query(sparql: str) -> str:
-    """Return the query form (SelectQuery, ConstructQuery, ...) or raise BadInput."""
+def check_query(sparql: str) -> QueryInfo:
+    """What the query is, or BadInput if it is not an allowed read-only query."""
     if len(sparql) > MAX_QUERY_CHARS:
         raise BadInput(f"query is {len(sparql)} characters; the limit is {MAX_QUERY_CHARS}")
     try:
@@ -36,7 +43,8 @@ def check_query(sparql: str) -> str:
         raise BadInput(f"invalid SPARQL query: {exc}") from exc
     if _has_service(algebra):
         raise BadInput("SERVICE is not allowed: the store never fetches remote data")
-    return algebra.name
+    projected = algebra.get("PV") if algebra.name == "SelectQuery" else None
+    return QueryInfo(algebra.name, frozenset(str(v) for v in projected or ()))
 
 
 def _has_service(node: object) -> bool:

@@ -13,7 +13,6 @@ import re
 import urllib.error
 import urllib.parse
 import urllib.request
-import uuid
 from collections.abc import Iterable, Mapping
 
 from rdflib import Graph
@@ -24,7 +23,6 @@ from SPARQLWrapper.SPARQLExceptions import SPARQLWrapperException
 from graphsvc.config import Config
 from graphsvc.errors import StoreError
 from graphsvc.store import (
-    STAGING_PREFIX,
     QueryResult,
     Rows,
     Store,
@@ -32,6 +30,7 @@ from graphsvc.store import (
     Triple,
     check_iri,
     move_update,
+    plan_write,
 )
 from graphsvc.store.bindings import bind_values
 from graphsvc.store.guard import check_query
@@ -69,7 +68,7 @@ class RemoteStore(Store):
         )
 
     def query(self, sparql: str, bindings: Mapping[str, Term] | None = None) -> QueryResult:
-        form = check_query(sparql)
+        form = check_query(sparql).form
         if bindings:
             sparql = bind_values(sparql, bindings)
         client = self._client(self.query_url)
@@ -95,13 +94,25 @@ class RemoteStore(Store):
 
     def write(self, graphs: Mapping[str, Iterable[Triple]], *, replace: bool = False) -> None:
         targets = {str(check_iri(g, "graph")): triples for g, triples in graphs.items()}
-        stages = {t: STAGING_PREFIX + uuid.uuid4().hex for t in targets}
+        first = plan_write(targets, self._existing(targets))
+        moves = {stage: target for target, stage in first.items() if stage != target}
+        written: list[str] = []
         try:
             for target, triples in targets.items():
-                self._put(stages[target], turtle(triples))
-            self._update(move_update({s: t for t, s in stages.items()}, replace=replace))
-        finally:
-            self._update(" ;\n".join(f"DROP SILENT GRAPH <{s}>" for s in stages.values()))
+                written.append(first[target])
+                self._put(first[target], turtle(triples))
+            if moves:
+                self._update(move_update(moves, replace=replace))
+        except BaseException:
+            self.drop(written)  # new graphs and staging copies: the store is as it was
+            raise
+        self.drop(moves)
+
+    def _existing(self, targets: Iterable[str]) -> set[str]:
+        result = self.query("SELECT DISTINCT ?g WHERE { GRAPH ?g { } }")
+        assert isinstance(result, Rows)
+        names = {str(row[0]) for row in result}
+        return {t for t in targets if t in names}
 
     def drop(self, graphs: Iterable[str]) -> None:
         update = " ;\n".join(f"DROP SILENT GRAPH <{check_iri(g, 'graph')}>" for g in graphs)

@@ -1,0 +1,1 @@
+"""Benchmarks: ``python -m bench`` (see README). Not part of the test run."""

@@ -1,0 +1,103 @@
+"""``python -m bench [--scales 1,10,100]``: load and a coverage-style query at 1x, 10x and
+100x, on the embedded store (on disk), rdflib in memory (same query text) and a real
+Oxigraph server; medians in ms and ratios against the embedded store, all measured in
+this one process run."""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from rdflib import Dataset, URIRef
+
+from bench.data import baseline_iri, build
+from graphsvc.namespaces import ID
+from graphsvc.store import Rows, Store
+from graphsvc.store.bindings import bind_values
+from graphsvc.store.embedded import EmbeddedStore
+from graphsvc.store.remote import RemoteStore
+from graphsvc.store.server import oxigraph_server
+
+ROOT = Path(__file__).resolve().parent.parent
+QUERY = (Path(__file__).parent / "coverage.rq").read_text()
+
+
+def median_ms(run: Callable[[], object], repeats: int) -> tuple[float, object]:
+    times, result = [], None
+    for _ in range(repeats):
+        start = time.perf_counter()
+        result = run()
+        times.append((time.perf_counter() - start) * 1000)
+    return statistics.median(times), result
+
+
+def normalised(result: object) -> list[tuple[str, ...]]:
+    rows = result.rows if isinstance(result, Rows) else list(result)
+    return [tuple(str(int(v)) if v is not None and str(v).isdigit() else str(v) for v in row)
+            for row in rows]
+
+
+def bench_scale(scale: int, data: Path, workdir: Path, repeats: int) -> dict[str, float]:
+    graphs = build(data, scale)
+    triples = sum(len(t) for t in graphs.values())
+    bindings = {"baseline": baseline_iri("MODERATE"), "controlSet": ID["bench/controlset/0"]}
+    bound = bind_values(QUERY, bindings)
+    figures: dict[str, float] = {"triples": triples}
+
+    embedded = EmbeddedStore(workdir / f"embedded-{scale}")
+    figures["load embedded"], _ = median_ms(lambda: embedded.write(graphs, replace=True), 1)
+    figures["query embedded"], expected = median_ms(lambda: embedded.query(QUERY, bindings),
+                                                    repeats)
+    embedded.close()
+
+    dataset = Dataset(default_union=True)
+
+    def load_rdflib() -> None:
+        for name, content in graphs.items():
+            graph = dataset.graph(URIRef(name))
+            graph.addN((s, p, o, graph) for s, p, o in content)
+
+    figures["load rdflib"], _ = median_ms(load_rdflib, 1)
+    rdflib_repeats = max(1, repeats // (5 * scale))
+    figures["query rdflib"], got = median_ms(lambda: list(dataset.query(bound)), rdflib_repeats)
+    if normalised(got) != normalised(expected):
+        raise SystemExit(f"rdflib and Oxigraph disagree at {scale}x: "
+                         f"{normalised(got)[:2]} vs {normalised(expected)[:2]}")
+
+    with oxigraph_server(workdir / f"server-{scale}") as url:
+        remote: Store = RemoteStore(url + "/query", url + "/update", url + "/store")
+        figures["load remote"], _ = median_ms(lambda: remote.write(graphs, replace=True), 1)
+        figures["query remote"], got = median_ms(lambda: remote.query(QUERY, bindings), repeats)
+        if normalised(got) != normalised(expected):
+            raise SystemExit(f"the Oxigraph server and the embedded store disagree at {scale}x")
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--scales", default="1,10,100")
+    parser.add_argument("--repeats", type=int, default=21)
+    parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
+    args = parser.parse_args()
+    header = (f"{'scale':>5} {'triples':>9} | {'load ms: embedded':>17} {'rdflib':>9} "
+              f"{'remote':>9} | {'query p50 ms: embedded':>22} {'rdflib':>9} {'remote':>8} | "
+              f"{'rdflib/emb':>10} {'remote/emb':>10}")
+    print(header)
+    print("-" * len(header))
+    with tempfile.TemporaryDirectory() as tmp:
+        for scale in (int(s) for s in args.scales.split(",")):
+            f = bench_scale(scale, args.data, Path(tmp), args.repeats)
+            print(f"{scale:>4}x {int(f['triples']):>9} | {f['load embedded']:>17.0f} "
+                  f"{f['load rdflib']:>9.0f} {f['load remote']:>9.0f} | "
+                  f"{f['query embedded']:>22.2f} {f['query rdflib']:>9.1f} "
+                  f"{f['query remote']:>8.2f} | "
+                  f"{f['query rdflib'] / f['query embedded']:>10.0f} "
+                  f"{f['query remote'] / f['query embedded']:>10.1f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
