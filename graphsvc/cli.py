@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections import Counter
 from pathlib import Path
 
 import click
@@ -12,6 +13,7 @@ from graphsvc import __version__
 from graphsvc.config import Config, load_config
 from graphsvc.content import init_store
 from graphsvc.errors import BadInput, GraphsvcError
+from graphsvc.importers.oscal.importer import ImportReport, import_oscal
 from graphsvc.importers.rdf import load_files
 from graphsvc.output import ROW_FORMATS, render
 from graphsvc.store import Store, open_store
@@ -64,7 +66,7 @@ def init(ctx: click.Context, no_demo: bool) -> None:
     """
     with _store(ctx) as store:
         report = init_store(store, demo=not no_demo, max_bytes=ctx.obj.max_load_bytes)
-        for graph, count in report.graphs.items():
+        for graph, count in report.items():
             click.echo(f"loaded {count:>7} triples into {graph}")
         click.echo(f"store: {ctx.obj.remote or ctx.obj.store_dir}")
 
@@ -121,6 +123,39 @@ def load(ctx: click.Context, files: tuple[Path, ...], graph: str | None, replace
                             max_bytes=ctx.obj.max_load_bytes)
     for name, count in report.graphs.items():
         click.echo(f"loaded {count:>7} triples into {name}")
+
+
+@main.group("import")
+def import_group() -> None:
+    """Import compliance content: OSCAL documents (catalogs, profiles, ...)."""
+
+
+@import_group.command("oscal")
+@click.argument("files", nargs=-1, required=True,
+                type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--framework", help="Framework slug for a catalog whose title we do not "
+                                  "recognise, e.g. nist-sp-800-53-rev5.")
+@click.option("--catalog", help="Framework slug of the loaded catalog a profile resolves "
+                                "against (default: found from the profile's import).")
+@click.pass_context
+def import_oscal_cmd(ctx: click.Context, files: tuple[Path, ...], framework: str | None,
+                     catalog: str | None) -> None:
+    """Import OSCAL files (JSON, YAML or XML): catalogs, resolved-profile catalogs and
+    profiles. Each file becomes one named graph; importing it again replaces it.
+
+    Import catalogs before the profiles that select from them; nothing is fetched.
+    """
+    totals: Counter[str] = Counter()
+
+    def show(report: ImportReport) -> None:
+        totals.update(report.counts)
+        counts = ", ".join(f"{v} {k}" for k, v in report.counts.items())
+        click.echo(f"{report.source}: {report.model} -> {report.graph} ({counts})", err=True)
+
+    with _store(ctx) as store:
+        import_oscal(store, files, max_bytes=ctx.obj.max_load_bytes, framework=framework,
+                     catalog=catalog, progress=show)
+    click.echo("imported: " + ", ".join(f"{v} {k}" for k, v in sorted(totals.items())))
 
 
 @main.command("config")

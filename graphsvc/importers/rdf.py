@@ -16,12 +16,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from xml.parsers import expat
 
 from rdflib import RDF, XSD, Literal, URIRef
 
 from graphsvc import __version__
-from graphsvc.errors import BadInput, TooLarge
+from graphsvc.errors import BadInput
+from graphsvc.importers.safety import read_limited, refuse_doctype
 from graphsvc.namespaces import DCTERMS, GC, GRAPH, PROV
 from graphsvc.store import Store, Triple, check_iri
 from graphsvc.store.rdfio import parse_quads
@@ -60,7 +60,7 @@ def default_graph_for(path: Path) -> str:
 def read_rdf(data: bytes, fmt: str, *, source: str) -> list[tuple]:
     """Check a document for anything that could make us fetch, then parse it."""
     if fmt == "rdfxml":
-        _refuse_doctype(data, source)
+        refuse_doctype(data, source)
     elif fmt == "jsonld":
         _refuse_remote_contexts(data, source)
     return parse_quads(data, fmt, source=source)
@@ -73,16 +73,22 @@ def load_files(
     replace: bool = False,
     max_bytes: int,
 ) -> LoadReport:
-    """Parse every (file, target graph) pair, then write them all in one transaction.
+    """Parse every (file, target graph) pair, then write them all in one transaction."""
+    graphs = read_files(sources, max_bytes=max_bytes)
+    store.write(graphs, replace=replace)
+    return LoadReport({name: len(triples) for name, triples in graphs.items()})
 
-    Triples of a document's default graph go to its target graph (``None``: one graph
-    per file); a TriG or N-Quads file's named graphs keep their names unless a target
-    is given. Each graph written gets a provenance record of the files it came from.
-    """
+
+def read_files(sources: Iterable[tuple[Path, str | None]], *, max_bytes: int
+               ) -> dict[str, list[Triple]]:
+    """The graphs the files become. Triples of a document's default graph go to its
+    target graph (``None``: one graph per file); a TriG or N-Quads file's named graphs
+    keep their names unless a target is given. Each graph gets a provenance record of
+    the files it came from."""
     graphs: dict[str, list[Triple]] = defaultdict(list)
     for path, graph in sources:
         target = str(check_iri(graph, "--graph")) if graph else None
-        data = _read_limited(path, max_bytes)
+        data = read_limited(path, max_bytes)
         own_graph = target or default_graph_for(path)
         written = set()
         for s, p, o, g in read_rdf(data, format_of(path), source=str(path)):
@@ -91,8 +97,7 @@ def load_files(
             written.add(name)
         for name in written or {own_graph}:
             graphs[name].extend(provenance(name, str(path), data))
-    store.write(graphs, replace=replace)
-    return LoadReport({name: len(triples) for name, triples in graphs.items()})
+    return graphs
 
 
 def provenance(graph: str, source: str, data: bytes) -> list[Triple]:
@@ -106,38 +111,6 @@ def provenance(graph: str, source: str, data: bytes) -> list[Triple]:
          Literal(datetime.now(UTC).isoformat(timespec="seconds"), datatype=XSD.dateTime)),
         (g, GC.toolVersion, Literal(__version__)),
     ]
-
-
-def _read_limited(path: Path, max_bytes: int) -> bytes:
-    try:
-        size = path.stat().st_size
-        if size > max_bytes:
-            raise TooLarge(f"file is {size} bytes; the limit is {max_bytes} "
-                           "(set GRAPHSVC_MAX_LOAD_BYTES to change it)", where=str(path))
-        return path.read_bytes()
-    except OSError as exc:
-        raise BadInput(f"cannot read file: {exc.strerror}", where=str(path)) from exc
-
-
-def _refuse_doctype(data: bytes, source: str) -> None:
-    """RDF/XML needs no DTD; a DOCTYPE can declare entity bombs or external entities."""
-    parser = expat.ParserCreate()
-
-    def refuse(*_: object) -> None:
-        raise BadInput(
-            "XML DOCTYPE/ENTITY declarations are not accepted",
-            where=f"{source}, line {parser.CurrentLineNumber}, "
-            f"column {parser.CurrentColumnNumber + 1}",
-        )
-
-    parser.StartDoctypeDeclHandler = refuse
-    parser.EntityDeclHandler = refuse
-    parser.ExternalEntityRefHandler = refuse
-    try:
-        parser.Parse(data, True)
-    except expat.ExpatError as exc:
-        raise BadInput(f"not well-formed XML: {expat.errors.messages[exc.code]}",
-                       where=f"{source}, line {exc.lineno}, column {exc.offset + 1}") from exc
 
 
 def _refuse_remote_contexts(data: bytes, source: str) -> None:

@@ -1,0 +1,90 @@
+"""The IRI scheme for frameworks, requirements, families, parameters and baselines.
+
+One requirement has one IRI whatever file it came from, so that NIST SP 800-53 rev5
+``ac-2.1`` from an OSCAL catalog, a FedRAMP baseline and a CISO Assistant library meet
+in one node::
+
+    id/fw/{framework}                    e.g. id/fw/nist-sp-800-53-rev5
+    id/fw/{framework}/{requirement id}   e.g. id/fw/nist-sp-800-53-rev5/ac-2.1
+    id/fw/{framework}/family/{group id}
+    id/fw/{framework}/param/{param id}
+    id/baseline/{name}                   e.g. id/baseline/fedramp-rev5-moderate
+
+Framework slugs come from FRAMEWORK_RULES (first match on the document title) or,
+failing that, from the title and version; ``--framework`` overrides both.
+"""
+
+from __future__ import annotations
+
+import re
+import urllib.parse
+
+from rdflib import URIRef
+
+from graphsvc.namespaces import ID
+
+# (pattern on a catalog or profile title, framework slug); first match wins
+FRAMEWORK_RULES: list[tuple[str, str]] = [
+    (r"\b800-53\b.*\b(Revision|Rev\.?)\s*5|\bFedRAMP\b.*\bRev(ision)?\.?\s*5",
+     "nist-sp-800-53-rev5"),
+    (r"\b800-53\b.*\b(Revision|Rev\.?)\s*4|\bFedRAMP\b.*\bRev(ision)?\.?\s*4",
+     "nist-sp-800-53-rev4"),
+    (r"\b800-171\b.*\b(Revision|Rev\.?)\s*3|^Protecting Controlled Unclassified Information",
+     "nist-sp-800-171-rev3"),
+    (r"Cybersecurity Framework\b.*2\.0|\bCSF\b.*2\.0", "nist-csf-2.0"),
+    (r"Security Hub", "aws-securityhub"),
+]
+BASELINE_LEVELS = ("LI-SaaS", "LOW", "MODERATE", "HIGH", "PRIVACY")
+
+
+def slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9.]+", "-", text.lower()).strip("-.") or "unnamed"
+
+
+def framework_slug(title: str, version: str | None = None) -> str:
+    for pattern, name in FRAMEWORK_RULES:
+        if re.search(pattern, title, re.IGNORECASE):
+            return name
+    return slug(f"{title} {version or ''}")
+
+
+def baseline_slug(title: str, framework: str) -> str:
+    """fedramp-rev5-moderate, nist-sp-800-53-rev5-low, or the title's slug."""
+    level = next((lvl for lvl in BASELINE_LEVELS
+                  if re.search(rf"\b{re.escape(lvl)}\b", title, re.IGNORECASE)), None)
+    if level is None:
+        return slug(title)
+    if re.search(r"\bFedRAMP\b", title, re.IGNORECASE):
+        revision = framework.rsplit("-", 1)[-1]  # rev5
+        return f"fedramp-{revision}-{level.lower()}"
+    return f"{framework}-{level.lower()}"
+
+
+def _segment(value: str) -> str:
+    return urllib.parse.quote(value.strip(), safe="-._~()")
+
+
+def framework_iri(framework: str) -> URIRef:
+    return ID[f"fw/{_segment(framework)}"]
+
+
+def requirement_iri(framework: str, requirement_id: str) -> URIRef:
+    """Requirement ids are compared in lower case (OSCAL ids are; others vary in case)."""
+    return ID[f"fw/{_segment(framework)}/{_segment(requirement_id.lower())}"]
+
+
+def family_iri(framework: str, group_id: str) -> URIRef:
+    """Group ids keep their case: AWS's catalog has both AutoScaling and Autoscaling."""
+    return ID[f"fw/{_segment(framework)}/family/{_segment(group_id)}"]
+
+
+def parameter_iri(framework: str, param_id: str) -> URIRef:
+    return ID[f"fw/{_segment(framework)}/param/{_segment(param_id)}"]
+
+
+def baseline_iri(name: str) -> URIRef:
+    return ID[f"baseline/{_segment(name)}"]
+
+
+def profile_iri(name: str) -> URIRef:
+    return ID[f"profile/{_segment(name)}"]

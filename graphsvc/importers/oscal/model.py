@@ -1,0 +1,35 @@
+"""What an OSCAL mapper produces: the triples of one named graph and a summary."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from rdflib import Literal, URIRef
+from rdflib.namespace import RDF, RDFS
+
+from graphsvc.namespaces import GC
+from graphsvc.store import Term, Triple
+
+
+@dataclass
+class Built:
+    """Triples for one named graph, and counts by kind for the import summary."""
+
+    graph: str
+    triples: list[Triple] = field(default_factory=list)
+    counts: Counter[str] = field(default_factory=Counter)
+
+    def add(self, s: Term, p: Term, o: Term | str | bool | int | None) -> None:
+        """Add a triple; plain Python values become literals; None adds nothing."""
+        if o is None or o == "":
+            return
+        self.triples.append((s, p, o if isinstance(o, URIRef | Literal) else Literal(o)))
+
+    def node(self, iri: URIRef, kind: URIRef, *, label: str | None = None,
+             identifier: str | None = None, title: str | None = None) -> URIRef:
+        self.add(iri, RDF.type, kind)
+        self.add(iri, RDFS.label, label or title or identifier)
+        self.add(iri, GC.identifier, identifier)
+        self.add(iri, GC.title, title)
+        return iri

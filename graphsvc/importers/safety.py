@@ -1,0 +1,86 @@
+"""Checks every untrusted document goes through before it is parsed for real: size,
+XML DTDs (entity bombs, external entities), YAML aliases (alias bombs), nesting depth."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+from xml.parsers import expat
+
+import yaml
+
+from graphsvc.errors import BadInput, TooLarge
+
+MAX_DEPTH = 64
+
+
+def read_limited(path: Path, max_bytes: int) -> bytes:
+    """The file's bytes, refused before reading when larger than ``max_bytes``."""
+    try:
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise TooLarge(f"file is {size} bytes; the limit is {max_bytes} "
+                           "(set GRAPHSVC_MAX_LOAD_BYTES to change it)", where=str(path))
+        return path.read_bytes()
+    except OSError as exc:
+        raise BadInput(f"cannot read file: {exc.strerror}", where=str(path)) from exc
+
+
+def refuse_doctype(data: bytes, source: str) -> None:
+    """Refuse XML with a DOCTYPE (and so any entity) and XML that is not well-formed.
+
+    Runs expat once over the document; it stops at the DOCTYPE, before any entity is
+    declared, so a bomb costs nothing.
+    """
+    parser = expat.ParserCreate()
+
+    def refuse(*_: object) -> None:
+        raise BadInput(
+            "XML DOCTYPE/ENTITY declarations are not accepted",
+            where=f"{source}, line {parser.CurrentLineNumber}, "
+            f"column {parser.CurrentColumnNumber + 1}",
+        )
+
+    parser.StartDoctypeDeclHandler = refuse
+    parser.EntityDeclHandler = refuse
+    parser.ExternalEntityRefHandler = refuse
+    try:
+        parser.Parse(data, True)
+    except expat.ExpatError as exc:
+        raise BadInput(f"not well-formed XML: {expat.errors.messages[exc.code]}",
+                       where=f"{source}, line {exc.lineno}, column {exc.offset + 1}") from exc
+
+
+class _NoAliasLoader(yaml.SafeLoader):
+    """Safe YAML without anchors and aliases: an alias bomb expands to billions of nodes."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            mark = self.peek_event().start_mark
+            raise BadInput("YAML aliases are not accepted",
+                           where=f"line {mark.line + 1}, column {mark.column + 1}")
+        return super().compose_node(parent, index)
+
+
+def load_yaml(data: bytes, source: str) -> Any:
+    try:
+        return yaml.load(data, Loader=_NoAliasLoader)
+    except BadInput as exc:
+        raise BadInput(exc.message, where=f"{source}, {exc.where}") from exc
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{source}, line {mark.line + 1}, column {mark.column + 1}" if mark else source
+        raise BadInput(f"not valid YAML: {getattr(exc, 'problem', exc)}", where=where) from exc
+
+
+def check_depth(tree: Any, source: str, limit: int = MAX_DEPTH) -> None:
+    """Refuse documents nested deeper than any real one (JSON/YAML trees)."""
+    stack = [(tree, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > limit:
+            raise BadInput(f"document is nested more than {limit} levels deep", where=source)
+        if isinstance(node, dict):
+            stack.extend((v, depth + 1) for v in node.values())
+        elif isinstance(node, list):
+            stack.extend((v, depth + 1) for v in node)
