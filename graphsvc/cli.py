@@ -151,6 +151,8 @@ def import_oscal_cmd(ctx: click.Context, files: tuple[Path, ...], framework: str
         totals.update(report.counts)
         counts = ", ".join(f"{v} {k}" for k, v in report.counts.items())
         click.echo(f"{report.source}: {report.model} -> {report.graph} ({counts})", err=True)
+        for warning in report.warnings:
+            click.echo(f"warning: {report.source}: {warning}", err=True)
 
     with _store(ctx) as store:
         import_oscal(store, files, max_bytes=ctx.obj.max_load_bytes, framework=framework,

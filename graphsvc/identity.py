@@ -41,11 +41,16 @@ def slug(text: str) -> str:
     return re.sub(r"[^a-z0-9.]+", "-", text.lower()).strip("-.") or "unnamed"
 
 
-def framework_slug(title: str, version: str | None = None) -> str:
+def match_framework(title: str) -> str | None:
+    """The slug of the first FRAMEWORK_RULES pattern the title matches, if any."""
     for pattern, name in FRAMEWORK_RULES:
         if re.search(pattern, title, re.IGNORECASE):
             return name
-    return slug(f"{title} {version or ''}")
+    return None
+
+
+def framework_slug(title: str, version: str | None = None) -> str:
+    return match_framework(title) or slug(f"{title} {version or ''}")
 
 
 def baseline_slug(title: str, framework: str) -> str:

@@ -34,7 +34,9 @@ GROUP_AS = {
     "responsible-role": "responsible-roles", "party-uuid": "party-uuids",
     "responsible-party": "responsible-parties", "party": "parties", "role": "roles",
     "location": "locations", "resource": "resources", "rlink": "rlinks", "value": "values",
-    "control-implementation": "control-implementations", "map": "maps", "mapping": "mappings",
+    "map": "maps", "mapping": "mappings",
+    # control-implementation is one object in an SSP but a list in a component
+    # definition, so it keeps its name; the mappers read both names.
     "user": "users", "inventory-item": "inventory-items", "information-type": "information-types",
     "guideline": "guidelines", "constraint": "constraints", "test": "tests",
     "capability": "capabilities", "document-id": "document-ids", "role-id": "role-ids",

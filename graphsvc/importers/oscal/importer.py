@@ -13,6 +13,7 @@ from graphsvc.importers.oscal.catalog import catalog_graph
 from graphsvc.importers.oscal.document import read_oscal
 from graphsvc.importers.oscal.model import Built
 from graphsvc.importers.oscal.profile import profile_graph
+from graphsvc.importers.oscal.ssp import component_definition_graph, ssp_graph
 from graphsvc.importers.rdf import provenance
 from graphsvc.importers.safety import read_limited
 from graphsvc.store import Store, Triple
@@ -26,6 +27,7 @@ class ImportReport:
     graph: str
     triples: int
     counts: Counter[str]
+    warnings: tuple[str, ...] = ()
 
 
 def import_oscal(store: Store, paths: Iterable[Path], *, max_bytes: int,
@@ -61,7 +63,13 @@ def build_oscal(stores: Sequence[Store], data: bytes, *, source: str,
         built = catalog_graph(doc, framework)
     elif doc.model == "profile":
         built = profile_graph(doc, stores, catalog)
+    elif doc.model == "system-security-plan":
+        built = ssp_graph(doc, stores[0], framework)
+    elif doc.model == "component-definition":
+        built = component_definition_graph(doc, framework)
     else:
         raise BadInput(f"importing an OSCAL {doc.model} is not supported yet", where=source)
     triples = built.triples + provenance(built.graph, source, data)
-    return ImportReport(source, doc.model, built.graph, len(triples), built.counts), triples
+    report = ImportReport(source, doc.model, built.graph, len(set(triples)), built.counts,
+                          tuple(built.warnings))
+    return report, triples

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from rdflib import Literal, URIRef
 from rdflib.namespace import RDF, RDFS
 
-from graphsvc.namespaces import GC
+from graphsvc.namespaces import GC, ID
 from graphsvc.store import Term, Triple
 
 
@@ -19,6 +19,19 @@ class Built:
     graph: str
     triples: list[Triple] = field(default_factory=list)
     counts: Counter[str] = field(default_factory=Counter)
+    warnings: list[str] = field(default_factory=list)
+    _uuids: Counter[str] = field(default_factory=Counter)
+
+    def uuid_node(self, uuid: str, what: str) -> URIRef:
+        """``id/oscal/{uuid}``; a UUID the document uses twice gets a suffix and a warning
+        (FedRAMP's sample SSP gives two implemented requirements one UUID)."""
+        self._uuids[uuid] += 1
+        seen = self._uuids[uuid]
+        if seen == 1:
+            return ID[f"oscal/{uuid}"]
+        self.warnings.append(f"{what} UUID {uuid} is used {seen} times; "
+                             f"occurrence {seen} is kept as oscal/{uuid}-{seen}")
+        return ID[f"oscal/{uuid}-{seen}"]
 
     def add(self, s: Term, p: Term, o: Term | str | bool | int | None) -> None:
         """Add a triple; plain Python values become literals; None adds nothing."""
