@@ -15,10 +15,12 @@ from rdflib.term import Literal, URIRef
 
 from graphsvc.errors import BadInput
 from graphsvc.store import Term, check_iri
+from graphsvc.store.guard import check_query
 
 _TOKEN = re.compile(
     r"""(?P<skip>\#[^\n]*|"{3}.*?"{3}|'{3}.*?'{3}|"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*'
         |<[^<>"{}|^`\\\s]*>)
+      |(?P<var>[?$][A-Za-z0-9_]\w*)
       |(?P<word>[A-Za-z_][\w.:-]*)
       |(?P<brace>[{}])""",
     re.VERBOSE | re.DOTALL,
@@ -26,26 +28,61 @@ _TOKEN = re.compile(
 
 
 def bind_values(sparql: str, bindings: Mapping[str, Term]) -> str:
-    """The query with a VALUES block binding ``bindings`` at the start of its WHERE group."""
+    """The query with ``bindings`` given as a VALUES block at the start of its WHERE group
+    and, where a variable is used in that group, written in its place.
+
+    The VALUES block keeps the variables bound for SELECT, GROUP BY and ORDER BY; the
+    constants in the patterns let engines use their indexes (Oxigraph does not push
+    VALUES into patterns: 9.7 ms instead of 1.3 ms for the coverage query). Variables
+    after AS or in a sub-select's projection stay variables.
+    """
     check_bindings(bindings)
-    names = list(bindings)
-    cells = " ".join(_term_text(bindings[n], n) for n in names)
-    block = f" VALUES ({' '.join('?' + n for n in names)}) {{ ({cells}) }} "
-    depth, seen_where, insert_at = 0, False, None
-    for match in _TOKEN.finditer(sparql):
-        if match.group("word") and depth == 0 and match.group("word").upper() == "WHERE":
-            seen_where = True
-        elif match.group("brace") == "{":
-            if depth == 0 and (seen_where or insert_at is None):
-                insert_at = match.end()
-                if seen_where:
-                    break
-            depth += 1
-        elif match.group("brace") == "}":
-            depth -= 1
-    if insert_at is None:
+    texts = {name: _term_text(term, name) for name, term in bindings.items()}
+    cells = " ".join(texts.values())
+    block = f" VALUES ({' '.join('?' + n for n in texts)}) {{ ({cells}) }} "
+    tokens = list(_TOKEN.finditer(sparql))
+    start = _where_group(tokens)
+    if start is None:
         raise BadInput("query has no WHERE group to bind values in")
-    return sparql[:insert_at] + block + sparql[insert_at:]
+    out, last, depth, previous, projecting = [], 0, 0, "", False
+    for match in tokens[start:]:
+        kind, value = match.lastgroup, match.group()
+        if kind == "brace":
+            depth += 1 if value == "{" else -1
+            projecting = False
+            if depth == 0:
+                break
+        elif kind == "word":
+            projecting = value.upper() == "SELECT" or (projecting and value.upper() != "WHERE")
+        elif kind == "var" and value[1:] in texts and previous != "AS" and not projecting:
+            out += [sparql[last:match.start()], texts[value[1:]]]
+            last = match.end()
+        previous = value.upper() if kind == "word" else ""
+    body = "".join(out) + sparql[last:]
+    opening = tokens[start].end()
+    inlined = body[:opening] + block + body[opening:]
+    try:
+        check_query(inlined)
+        return inlined
+    except BadInput:  # a form we did not foresee: the VALUES block alone is always valid
+        return sparql[:opening] + block + sparql[opening:]
+
+
+def _where_group(tokens: list[re.Match[str]]) -> int | None:
+    """Index of the "{" that opens the top-level WHERE group."""
+    depth, seen_where, first = 0, False, None
+    for index, match in enumerate(tokens):
+        if match.lastgroup == "word" and depth == 0 and match.group().upper() == "WHERE":
+            seen_where = True
+        elif match.group() == "{":
+            if depth == 0 and seen_where:
+                return index
+            if depth == 0 and first is None:
+                first = index
+            depth += 1
+        elif match.group() == "}":
+            depth -= 1
+    return first
 
 
 def check_bindings(bindings: Mapping[str, Term]) -> None:
