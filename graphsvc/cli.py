@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -13,7 +14,7 @@ from graphsvc import __version__
 from graphsvc.config import Config, load_config
 from graphsvc.content import init_store
 from graphsvc.errors import BadInput, GraphsvcError
-from graphsvc.importers.oscal.importer import ImportReport, import_oscal
+from graphsvc.importers.oscal.importer import ImportReport, import_crosswalks, import_oscal
 from graphsvc.importers.rdf import load_files
 from graphsvc.output import ROW_FORMATS, render
 from graphsvc.store import Store, open_store
@@ -130,6 +131,21 @@ def import_group() -> None:
     """Import compliance content: OSCAL documents (catalogs, profiles, ...)."""
 
 
+def _show(totals: Counter[str]) -> Callable[[ImportReport], None]:
+    def show(report: ImportReport) -> None:
+        totals.update(report.counts)
+        counts = ", ".join(f"{v} {k}" for k, v in report.counts.items())
+        click.echo(f"{report.source}: {report.model} -> {report.graph} ({counts})", err=True)
+        for warning in report.warnings:
+            click.echo(f"warning: {report.source}: {warning}", err=True)
+
+    return show
+
+
+def _summary(totals: Counter[str]) -> None:
+    click.echo("imported: " + ", ".join(f"{v} {k}" for k, v in sorted(totals.items())))
+
+
 @import_group.command("oscal")
 @click.argument("files", nargs=-1, required=True,
                 type=click.Path(dir_okay=False, path_type=Path))
@@ -140,24 +156,35 @@ def import_group() -> None:
 @click.pass_context
 def import_oscal_cmd(ctx: click.Context, files: tuple[Path, ...], framework: str | None,
                      catalog: str | None) -> None:
-    """Import OSCAL files (JSON, YAML or XML): catalogs, resolved-profile catalogs and
-    profiles. Each file becomes one named graph; importing it again replaces it.
+    """Import OSCAL files (JSON, YAML or XML): catalogs, resolved-profile catalogs,
+    profiles, component definitions, SSPs and mapping collections. Each file becomes one
+    named graph; importing it again replaces it. All files go in one transaction.
 
-    Import catalogs before the profiles that select from them; nothing is fetched.
+    Import catalogs before (or with) the profiles that select from them; nothing is
+    ever fetched.
     """
     totals: Counter[str] = Counter()
-
-    def show(report: ImportReport) -> None:
-        totals.update(report.counts)
-        counts = ", ".join(f"{v} {k}" for k, v in report.counts.items())
-        click.echo(f"{report.source}: {report.model} -> {report.graph} ({counts})", err=True)
-        for warning in report.warnings:
-            click.echo(f"warning: {report.source}: {warning}", err=True)
-
     with _store(ctx) as store:
         import_oscal(store, files, max_bytes=ctx.obj.max_load_bytes, framework=framework,
-                     catalog=catalog, progress=show)
-    click.echo("imported: " + ", ".join(f"{v} {k}" for k, v in sorted(totals.items())))
+                     catalog=catalog, progress=_show(totals))
+    _summary(totals)
+
+
+@import_group.command("crosswalk")
+@click.argument("files", nargs=-1, required=True,
+                type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["csv", "ciso-yaml"]),
+              help="Default: from the file name (.csv, .yaml).")
+@click.pass_context
+def import_crosswalk_cmd(ctx: click.Context, files: tuple[Path, ...], fmt: str | None) -> None:
+    """Import crosswalk tables: CISO Assistant library YAML (frameworks and mappings) or
+    CSV (IR 8477 columns, or compliance-trestle's csv-to-mapping-collection columns).
+    A row without a relationship is recorded as unspecified, never guessed."""
+    totals: Counter[str] = Counter()
+    with _store(ctx) as store:
+        import_crosswalks(store, files, max_bytes=ctx.obj.max_load_bytes, fmt=fmt,
+                          progress=_show(totals))
+    _summary(totals)
 
 
 @main.command("config")

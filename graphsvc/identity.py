@@ -6,6 +6,7 @@ in one node::
 
     id/fw/{framework}                    e.g. id/fw/nist-sp-800-53-rev5
     id/fw/{framework}/{requirement id}   e.g. id/fw/nist-sp-800-53-rev5/ac-2.1
+                                         (ids normalised: lower case, AC-2(1) -> ac-2.1)
     id/fw/{framework}/family/{group id}
     id/fw/{framework}/param/{param id}
     id/baseline/{name}                   e.g. id/baseline/fedramp-rev5-moderate
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import re
 import urllib.parse
+from functools import lru_cache
 
 from rdflib import URIRef
 
@@ -73,9 +75,19 @@ def framework_iri(framework: str) -> URIRef:
     return ID[f"fw/{_segment(framework)}"]
 
 
+_ENHANCEMENT = re.compile(r"^([a-z]{2,3})-(\d+)\s*\((\d+)\)$")
+
+
+def normalise_id(requirement_id: str) -> str:
+    """The form OSCAL uses: lower case, and 800-53 style enhancements as ``ac-2.1``
+    (CISO Assistant and the NIST documents write ``AC-2(1)``)."""
+    lowered = requirement_id.strip().lower()
+    return _ENHANCEMENT.sub(r"\1-\2.\3", lowered)
+
+
+@lru_cache(maxsize=65536)
 def requirement_iri(framework: str, requirement_id: str) -> URIRef:
-    """Requirement ids are compared in lower case (OSCAL ids are; others vary in case)."""
-    return ID[f"fw/{_segment(framework)}/{_segment(requirement_id.lower())}"]
+    return ID[f"fw/{_segment(framework)}/{_segment(normalise_id(requirement_id))}"]
 
 
 def family_iri(framework: str, group_id: str) -> URIRef:

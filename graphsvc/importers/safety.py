@@ -51,22 +51,19 @@ def refuse_doctype(data: bytes, source: str) -> None:
                        where=f"{source}, line {exc.lineno}, column {exc.offset + 1}") from exc
 
 
-class _NoAliasLoader(yaml.SafeLoader):
-    """Safe YAML without anchors and aliases: an alias bomb expands to billions of nodes."""
-
-    def compose_node(self, parent: Any, index: Any) -> Any:
-        if self.check_event(yaml.AliasEvent):
-            mark = self.peek_event().start_mark
-            raise BadInput("YAML aliases are not accepted",
-                           where=f"line {mark.line + 1}, column {mark.column + 1}")
-        return super().compose_node(parent, index)
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: 7x faster
 
 
 def load_yaml(data: bytes, source: str) -> Any:
+    """Safe YAML without aliases: an alias bomb expands to billions of nodes. The event
+    stream is checked first (cheap), then the document is loaded."""
     try:
-        return yaml.load(data, Loader=_NoAliasLoader)
-    except BadInput as exc:
-        raise BadInput(exc.message, where=f"{source}, {exc.where}") from exc
+        for event in yaml.parse(data, Loader=_YAML_LOADER):
+            if isinstance(event, yaml.AliasEvent):
+                mark = event.start_mark
+                raise BadInput("YAML aliases are not accepted",
+                               where=f"{source}, line {mark.line + 1}, column {mark.column + 1}")
+        return yaml.load(data, Loader=_YAML_LOADER)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{source}, line {mark.line + 1}, column {mark.column + 1}" if mark else source

@@ -9,8 +9,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from graphsvc.errors import BadInput
+from graphsvc.importers.crosswalk import crosswalk_graph
+from graphsvc.importers.crosswalk import format_of as crosswalk_format
 from graphsvc.importers.oscal.catalog import catalog_graph
 from graphsvc.importers.oscal.document import read_oscal
+from graphsvc.importers.oscal.mapping import mapping_collection_graph
 from graphsvc.importers.oscal.model import Built
 from graphsvc.importers.oscal.profile import profile_graph
 from graphsvc.importers.oscal.ssp import component_definition_graph, ssp_graph
@@ -53,6 +56,32 @@ def import_oscal(store: Store, paths: Iterable[Path], *, max_bytes: int,
     return reports
 
 
+def import_crosswalks(store: Store, paths: Iterable[Path], *, max_bytes: int,
+                      fmt: str | None = None,
+                      progress: Callable[[ImportReport], None] = lambda _: None,
+                      ) -> list[ImportReport]:
+    """Import crosswalk tables (CISO YAML, CSV) in one transaction."""
+    graphs: dict[str, list[Triple]] = {}
+    reports = []
+    for path in paths:
+        data = read_limited(path, max_bytes)
+        kind = crosswalk_format(path, fmt)
+        built = crosswalk_graph(data, source=str(path), fmt=kind)
+        report, graphs[built.graph] = _finish(built, kind, str(path), data)
+        reports.append(report)
+        progress(report)
+    store.write(graphs, replace=True)
+    return reports
+
+
+def _finish(built: Built, model: str, source: str, data: bytes
+            ) -> tuple[ImportReport, list[Triple]]:
+    triples = built.triples + provenance(built.graph, source, data)
+    report = ImportReport(source, model, built.graph, len(set(triples)), built.counts,
+                          tuple(built.warnings))
+    return report, triples
+
+
 def build_oscal(stores: Sequence[Store], data: bytes, *, source: str,
                 framework: str | None = None, catalog: str | None = None,
                 ) -> tuple[ImportReport, list[Triple]]:
@@ -67,9 +96,8 @@ def build_oscal(stores: Sequence[Store], data: bytes, *, source: str,
         built = ssp_graph(doc, stores[0], framework)
     elif doc.model == "component-definition":
         built = component_definition_graph(doc, framework)
+    elif doc.model == "mapping-collection":
+        built = mapping_collection_graph(doc)
     else:
         raise BadInput(f"importing an OSCAL {doc.model} is not supported yet", where=source)
-    triples = built.triples + provenance(built.graph, source, data)
-    report = ImportReport(source, doc.model, built.graph, len(set(triples)), built.counts,
-                          tuple(built.warnings))
-    return report, triples
+    return _finish(built, doc.model, source, data)

@@ -1,0 +1,197 @@
+"""Crosswalk tables: CISO Assistant library YAML (framework files become requirements,
+mapping files become typed mappings) and CSV (NIST IR 8477 columns, or compliance-
+trestle's csv-to-mapping-collection columns)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from pathlib import Path
+from typing import Any
+
+from rdflib import URIRef
+
+from graphsvc.errors import BadInput
+from graphsvc.identity import framework_iri, match_framework, requirement_iri, slug
+from graphsvc.importers.mappings import add_mapping
+from graphsvc.importers.oscal.model import Built
+from graphsvc.importers.safety import check_depth, load_yaml
+from graphsvc.namespaces import GC, GRAPH, ID
+
+FORMATS = ("ciso-yaml", "csv")
+IR8477_COLUMNS = ("source_framework", "source_id", "target_framework", "target_id",
+                  "relationship")
+TRESTLE_COLUMNS = ("$$source_resource", "$$target_resource", "$$map_source_id_ref_list",
+                   "$$map_target_id_ref_list", "$$map_relationship")
+_CISO_NODE = re.compile(r"^urn:intuitem:risk:req_node:([^:]+):(.+)$")
+
+
+def format_of(path: Path, fmt: str | None) -> str:
+    if fmt:
+        return fmt
+    if path.suffix.lower() in (".yaml", ".yml"):
+        return "ciso-yaml"
+    if path.suffix.lower() == ".csv":
+        return "csv"
+    raise BadInput("cannot tell the crosswalk format from the file name; pass --format "
+                   f"({' or '.join(FORMATS)})", where=str(path))
+
+
+def crosswalk_graph(data: bytes, *, source: str, fmt: str) -> Built:
+    if fmt == "ciso-yaml":
+        return ciso_graph(data, source)
+    if fmt == "csv":
+        return csv_graph(data, source)
+    raise BadInput(f"unknown crosswalk format {fmt!r}; known: {', '.join(FORMATS)}")
+
+
+def ciso_graph(data: bytes, source: str) -> Built:
+    library = load_yaml(data, source)
+    check_depth(library, source)
+    objects = library.get("objects") if isinstance(library, dict) else None
+    if not isinstance(objects, dict):
+        raise BadInput("not a CISO Assistant library: no 'objects'", where=f"{source}, /objects")
+    ref = slug(str(library.get("ref_id") or library.get("urn") or source))
+    built = Built(str(GRAPH[f"ciso/{ref}"]))
+    if isinstance(objects.get("framework"), dict):
+        _ciso_framework(built, objects["framework"], source)
+    sets = objects.get("requirement_mapping_sets") or []
+    if isinstance(objects.get("requirement_mapping_set"), dict):  # the older, singular form
+        sets = [*sets, objects["requirement_mapping_set"]]
+    for i, mapping_set in enumerate(sets):
+        _ciso_mapping_set(built, mapping_set, f"{source}, /objects/requirement_mapping_sets/{i}")
+    if not built.triples:
+        raise BadInput("the library has neither a framework nor requirement mapping sets",
+                       where=f"{source}, /objects")
+    return built
+
+
+def _ciso_node(urn: object, where: str) -> URIRef:
+    match = _CISO_NODE.match(str(urn or ""))
+    if not match:
+        raise BadInput(f"not a CISO requirement node URN: {urn!r}", where=where)
+    return requirement_iri(match.group(1), match.group(2))
+
+
+def _ciso_framework(built: Built, framework: dict[str, Any], source: str) -> None:
+    fw_slug = str(framework.get("urn", "")).rsplit(":", 1)[-1]
+    fw = built.node(framework_iri(fw_slug), GC.Framework, title=framework.get("name"),
+                    identifier=fw_slug)
+    built.add(fw, GC.description, framework.get("description"))
+    built.counts["frameworks"] += 1
+    for i, node in enumerate(framework.get("requirement_nodes") or []):
+        where = f"{source}, /objects/framework/requirement_nodes/{i}"
+        iri = _ciso_node(node.get("urn"), where)
+        name = node.get("name")
+        ref_id = node.get("ref_id")
+        built.node(iri, GC.Requirement, identifier=ref_id, title=name,
+                   label=f"{ref_id} {name}" if ref_id and name else None)
+        built.add(iri, GC.inFramework, fw)
+        built.add(iri, GC.description, node.get("description"))
+        built.add(iri, GC.assessable, bool(node.get("assessable")))
+        if node.get("parent_urn"):
+            built.add(iri, GC.parentRequirement, _ciso_node(node["parent_urn"], where))
+        built.counts["requirements"] += 1
+
+
+def _ciso_mapping_set(built: Built, mapping_set: dict[str, Any], where: str) -> None:
+    set_ref = slug(str(mapping_set.get("ref_id") or mapping_set.get("urn") or "set"))
+    origin = built.node(ID[f"mapping-source/ciso/{set_ref}"], GC.MappingSource,
+                        title=mapping_set.get("name"), identifier=set_ref)
+    built.add(origin, GC.description, mapping_set.get("description"))
+    built.counts["mapping sources"] += 1
+    for j, row in enumerate(mapping_set.get("requirement_mappings") or []):
+        at = f"{where}/requirement_mappings/{j}"
+        add_mapping(built, ID[f"mapping/ciso/{set_ref}/{j}"],
+                    sources=[_ciso_node(row.get("source_requirement_urn"), at)],
+                    targets=[_ciso_node(row.get("target_requirement_urn"), at)],
+                    stated=row.get("relationship"), where=at, source_node=origin,
+                    rationale=row.get("rationale"),
+                    strength=_int(row.get("strength", row.get("strength_of_relationship")), at))
+
+
+def csv_graph(data: bytes, source: str) -> Built:
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise BadInput(f"not UTF-8 text: {exc.reason}", where=source) from exc
+    reader = csv.reader(io.StringIO(text))
+    header = [h.strip().lower().replace(" ", "_") for h in next(reader, [])]
+    built = Built(str(GRAPH[f"csv/{slug(Path(source).name)}"]))
+    origin = built.node(ID[f"mapping-source/csv/{slug(Path(source).name)}"], GC.MappingSource,
+                        title=Path(source).name)
+    built.counts["mapping sources"] += 1
+    if all(c in header for c in TRESTLE_COLUMNS):
+        _trestle_rows(built, reader, header, origin, source)
+    elif all(c in header for c in IR8477_COLUMNS):
+        _ir8477_rows(built, reader, header, origin, source)
+    else:
+        raise BadInput("unknown CSV columns; expected the IR 8477 columns "
+                       f"({', '.join(IR8477_COLUMNS)}, rationale, strength, source) or "
+                       "compliance-trestle's ($$Source_Resource, ...)", where=f"{source}, line 1")
+    return built
+
+
+def _trestle_rows(built: Built, reader: Any, header: list[str], origin: URIRef,
+                  source: str) -> None:
+    for row in reader:
+        where = f"{source}, line {reader.line_num}"
+        if not any(row) or row[0].startswith("A reference"):  # trestle's description row
+            continue
+        value = dict(zip(header, row, strict=False))
+        if not value["$$map_target_id_ref_list"].split():
+            built.counts["rows without targets (not mappings)"] += 1
+            continue
+        src = _csv_framework(value["$$source_resource"], where)
+        tgt = _csv_framework(value["$$target_resource"], where)
+        add_mapping(built, ID[f"mapping/csv/{slug(Path(source).name)}/{reader.line_num}"],
+                    sources=[requirement_iri(src, i) for i in
+                             value["$$map_source_id_ref_list"].split()],
+                    targets=[requirement_iri(tgt, i) for i in
+                             value["$$map_target_id_ref_list"].split()],
+                    stated=value["$$map_relationship"], where=where, source_node=origin,
+                    confidence=value.get("$map_confidence_score") or None,
+                    coverage=value.get("$map_coverage") or None)
+
+
+def _ir8477_rows(built: Built, reader: Any, header: list[str], origin: URIRef,
+                 source: str) -> None:
+    for row in reader:
+        where = f"{source}, line {reader.line_num}"
+        if not any(row):
+            continue
+        value = dict(zip(header, row, strict=False))
+        for column in IR8477_COLUMNS[:4]:
+            if not value.get(column, "").strip():
+                raise BadInput(f"column {column!r} is empty", where=where)
+        add_mapping(built, ID[f"mapping/csv/{slug(Path(source).name)}/{reader.line_num}"],
+                    sources=[requirement_iri(slug(value["source_framework"]),
+                                             value["source_id"])],
+                    targets=[requirement_iri(slug(value["target_framework"]),
+                                             value["target_id"])],
+                    stated=value.get("relationship"), where=where, source_node=origin,
+                    rationale=value.get("rationale") or None,
+                    strength=_int(value.get("strength"), where))
+        if value.get("source"):
+            built.add(origin, GC.description, value["source"])
+
+
+def _csv_framework(resource: str, where: str) -> str:
+    found = match_framework(resource.replace("_", " "))
+    if not found:
+        raise BadInput(f"cannot tell which framework {resource!r} is", where=where)
+    return found
+
+
+def _int(value: object, where: str) -> int | None:
+    if value in (None, ""):
+        return None
+    try:
+        strength = int(str(value))
+    except ValueError:
+        raise BadInput(f"strength must be a whole number 1-10, not {value!r}",
+                       where=where) from None
+    if not 1 <= strength <= 10:
+        raise BadInput(f"strength must be 1-10, not {strength}", where=where)
+    return strength

@@ -1,0 +1,61 @@
+"""Crosswalk mappings from any source become gc:Mapping nodes the same way.
+
+The relation vocabulary of each source is mapped here, once. A value a source gives
+that we do not know is an error; a source that gives no relation is "unspecified",
+never a guess.
+"""
+
+from __future__ import annotations
+
+from rdflib import RDF, URIRef
+
+from graphsvc.errors import BadInput
+from graphsvc.importers.oscal.model import Built
+from graphsvc.namespaces import GC
+
+RELATIONS: dict[str, URIRef] = {
+    # NIST IR 8477 / OSCAL 1.2
+    "equal": GC.Equal, "equal-to": GC.Equal, "equivalent-to": GC.Equal,
+    "subset-of": GC.SubsetOf, "superset-of": GC.SupersetOf,
+    "intersects-with": GC.IntersectsWith, "no-relationship": GC.NoRelationship,
+    # CISO Assistant
+    "subset": GC.SubsetOf, "superset": GC.SupersetOf, "intersect": GC.IntersectsWith,
+    "not_related": GC.NoRelationship,
+    # no relation stated
+    "": GC.Unspecified, "null": GC.Unspecified, "none": GC.Unspecified,
+    "unspecified": GC.Unspecified,
+}
+RATIONALES = {"syntactic": GC.SyntacticRationale, "semantic": GC.SemanticRationale,
+              "functional": GC.FunctionalRationale}
+
+
+def relation(value: object, where: str) -> URIRef:
+    key = "" if value is None else str(value).strip().lower()
+    try:
+        return RELATIONS[key]
+    except KeyError:
+        known = ", ".join(sorted(k for k in RELATIONS if k))
+        raise BadInput(f"unknown relationship {value!r}; known: {known}", where=where) from None
+
+
+def add_mapping(built: Built, mapping: URIRef, *, sources: list[URIRef], targets: list[URIRef],
+                stated: object, where: str, source_node: URIRef,
+                rationale: str | None = None, strength: int | None = None,
+                confidence: str | None = None, coverage: str | None = None) -> None:
+    """One mapping between sets of requirements, as the source states it."""
+    typed = relation(stated, where)
+    built.add(mapping, RDF.type, GC.Mapping)
+    for s in sources:
+        built.add(mapping, GC.sourceRequirement, s)
+    for t in targets:
+        built.add(mapping, GC.targetRequirement, t)
+    built.add(mapping, GC.relation, typed)
+    built.add(mapping, GC.statedRelation, None if stated is None else str(stated))
+    built.add(mapping, GC.mappingSource, source_node)
+    if rationale:
+        built.add(mapping, GC.rationale, RATIONALES.get(rationale.strip().lower()))
+    built.add(mapping, GC.strength, strength)
+    built.add(mapping, GC.confidence, confidence)
+    built.add(mapping, GC.coverage, coverage)
+    built.counts["mappings"] += 1
+    built.counts[f"mappings {str(typed).rsplit('#', 1)[-1]}"] += 1
