@@ -14,6 +14,7 @@ from graphsvc import __version__
 from graphsvc.config import Config, load_config
 from graphsvc.content import init_store
 from graphsvc.errors import BadInput, GraphsvcError
+from graphsvc.export import dumps, oscal_mapping_collection
 from graphsvc.importers.oscal.importer import ImportReport, import_crosswalks, import_oscal
 from graphsvc.importers.rdf import load_files
 from graphsvc.output import ROW_FORMATS, render
@@ -185,6 +186,29 @@ def import_crosswalk_cmd(ctx: click.Context, files: tuple[Path, ...], fmt: str |
         import_crosswalks(store, files, max_bytes=ctx.obj.max_load_bytes, fmt=fmt,
                           progress=_show(totals))
     _summary(totals)
+
+
+@main.group("export")
+def export_group() -> None:
+    """Export what the graph knows in standard formats."""
+
+
+@export_group.command("oscal-mapping")
+@click.option("--source", "source", required=True,
+              help="Framework slug of the mapping sources, e.g. nist-csf-2.0.")
+@click.option("--target", "target", required=True,
+              help="Framework slug of the mapping targets, e.g. nist-sp-800-53-rev5.")
+@click.option("-o", "--output", type=click.File("w"), default="-", show_default=True,
+              help="Where to write the JSON.")
+@click.pass_context
+def export_oscal_mapping(ctx: click.Context, source: str, target: str, output) -> None:
+    """Write an OSCAL 1.2 mapping-collection (JSON) of the mappings from one framework
+    to another, whatever source they were imported from. Mappings whose relation was
+    never stated are left out (and counted), not given one."""
+    with _store(ctx, read_only=True) as store:
+        document, counts = oscal_mapping_collection(store, source, target)
+    output.write(dumps(document))
+    click.echo(", ".join(f"{v} {k}" for k, v in counts.items()), err=True)
 
 
 @main.command("config")

@@ -4,13 +4,14 @@ target requirement sets, with relationship, rationale, confidence and coverage."
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import unquote
 
 from graphsvc.errors import BadInput
 from graphsvc.identity import match_framework, requirement_iri
 from graphsvc.importers.mappings import add_mapping
 from graphsvc.importers.oscal.document import OscalDocument, many, one, required, text
 from graphsvc.importers.oscal.model import Built
-from graphsvc.namespaces import GC, GRAPH
+from graphsvc.namespaces import GC, GRAPH, ID
 
 
 def mapping_collection_graph(doc: OscalDocument, source_framework: str | None = None,
@@ -45,6 +46,9 @@ def mapping_collection_graph(doc: OscalDocument, source_framework: str | None = 
 
 def _framework(resource: dict[str, Any], where: str, side: str) -> str:
     href = str(resource.get("href", ""))
+    ours = str(ID["fw/"])
+    if href.startswith(ours) and "/" not in href[len(ours):]:  # exported by graphsvc
+        return unquote(href[len(ours):])
     found = match_framework(href.replace("_", " "))
     if not found:
         raise BadInput(f"cannot tell which framework the {side} resource {href!r} is; "

@@ -1,0 +1,121 @@
+"""Writing what the graph knows back out in standard formats (OSCAL 1.2 mapping
+collections), so that graphsvc is never a dead end for the data put into it."""
+
+from __future__ import annotations
+
+import json
+import uuid as uuidlib
+from collections import Counter
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import unquote
+
+from graphsvc import __version__
+from graphsvc.errors import BadInput
+from graphsvc.identity import framework_iri
+from graphsvc.importers.mappings import RATIONALES
+from graphsvc.namespaces import BASE, GC, ID
+from graphsvc.store import Rows, Store
+
+MAPPINGS_QUERY = """
+PREFIX gc: <https://w3id.org/graphsvc/compliance#>
+SELECT DISTINCT ?m ?side ?req ?relation ?stated ?rationale ?confidence ?coverage WHERE {
+  ?m a gc:Mapping ; gc:relation ?relation .
+  { ?m gc:sourceRequirement ?req . BIND("source" AS ?side)
+    FILTER(STRSTARTS(STR(?req), CONCAT(STR(?sourceFw), "/"))) }
+  UNION
+  { ?m gc:targetRequirement ?req . BIND("target" AS ?side)
+    FILTER(STRSTARTS(STR(?req), CONCAT(STR(?targetFw), "/"))) }
+  OPTIONAL { ?m gc:statedRelation ?stated }
+  OPTIONAL { ?m gc:rationale ?rationale }
+  OPTIONAL { ?m gc:confidence ?confidence }
+  OPTIONAL { ?m gc:coverage ?coverage }
+}
+"""
+OSCAL_RELATIONS = {"equal-to", "equivalent-to", "subset-of", "superset-of", "intersects-with"}
+TYPED_TO_OSCAL = {GC.Equal: "equal-to", GC.SubsetOf: "subset-of", GC.SupersetOf: "superset-of",
+                  GC.IntersectsWith: "intersects-with"}
+RATIONALE_NAMES = {iri: name for name, iri in RATIONALES.items()}
+NAMESPACE = uuidlib.UUID("6b1c2b1e-4c2f-4d0e-9a43-7d1f0c9e2a51")  # ours, for stable UUIDs
+
+
+def oscal_mapping_collection(store: Store, source: str, target: str) -> tuple[dict, Counter]:
+    """The mappings from framework ``source`` to framework ``target`` as an OSCAL 1.2
+    mapping-collection, and counts (exported, skipped because no relation is stated)."""
+    rows = store.query(MAPPINGS_QUERY, bindings={"sourceFw": framework_iri(source),
+                                                 "targetFw": framework_iri(target)})
+    assert isinstance(rows, Rows)
+    maps: dict[str, dict[str, Any]] = {}
+    for m, side, req, relation, stated, rationale, confidence, coverage in rows:
+        entry = maps.setdefault(str(m), {"relation": relation, "stated": stated,
+                                         "rationale": rationale, "confidence": confidence,
+                                         "coverage": coverage, "source": set(), "target": set()})
+        entry[str(side)].add(unquote(str(req).rsplit("/", 1)[-1]))
+    counts: Counter[str] = Counter()
+    out = []
+    for iri, entry in sorted(maps.items()):
+        if not entry["source"] or not entry["target"]:
+            continue
+        relationship = _relationship(entry)
+        if relationship is None:
+            counts["skipped: no relation stated"] += 1
+            continue
+        item: dict[str, Any] = {
+            "uuid": _uuid_of(iri), "relationship": relationship,
+            "sources": [{"type": "control", "id-ref": i} for i in sorted(entry["source"])],
+            "targets": [{"type": "control", "id-ref": i} for i in sorted(entry["target"])],
+        }
+        if entry["rationale"] in RATIONALE_NAMES:
+            item["matching-rationale"] = RATIONALE_NAMES[entry["rationale"]]
+        if entry["confidence"] is not None:
+            item["confidence-score"] = _score(str(entry["confidence"]))
+        if entry["coverage"] is not None:
+            item["coverage"] = _score(str(entry["coverage"]))
+        out.append(item)
+        counts["exported"] += 1
+    if not out:
+        raise BadInput(f"no mappings from {source!r} to {target!r} with a stated relation")
+    now = datetime.now(UTC).isoformat(timespec="seconds")
+    collection = {"mapping-collection": {
+        "uuid": str(uuidlib.uuid5(NAMESPACE, f"{source}->{target}:{len(out)}")),
+        "metadata": {"title": f"Mappings from {source} to {target}", "last-modified": now,
+                     "version": "1", "oscal-version": "1.2.0",
+                     "props": [{"name": "generator", "value": f"graphsvc {__version__}"}]},
+        "provenance": {"method": "automation", "matching-rationale": "semantic",
+                       "status": "complete",
+                       "mapping-description": f"Exported by graphsvc from {BASE}"},
+        "mappings": [{
+            "uuid": str(uuidlib.uuid5(NAMESPACE, f"{source}->{target}")),
+            "source-resource": {"type": "catalog", "href": str(framework_iri(source))},
+            "target-resource": {"type": "catalog", "href": str(framework_iri(target))},
+            "maps": out,
+        }],
+    }}
+    return collection, counts
+
+
+def _relationship(entry: dict[str, Any]) -> str | None:
+    stated = str(entry["stated"]) if entry["stated"] is not None else ""
+    return stated if stated in OSCAL_RELATIONS else TYPED_TO_OSCAL.get(entry["relation"])
+
+
+def _uuid_of(iri: str) -> str:
+    """The map's own UUID when it came from OSCAL, else a stable one from its IRI."""
+    prefix = str(ID["oscal/"])
+    if iri.startswith(prefix):
+        try:
+            return str(uuidlib.UUID(iri[len(prefix):]))
+        except ValueError:
+            pass
+    return str(uuidlib.uuid5(NAMESPACE, iri))
+
+
+def _score(value: str) -> dict[str, Any]:
+    try:
+        return {"percentage": float(value.rstrip("%")) / (100 if value.endswith("%") else 1)}
+    except ValueError:
+        return {"category": value}
+
+
+def dumps(document: dict) -> str:
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
