@@ -14,12 +14,13 @@ from rdflib import URIRef
 
 from graphsvc.errors import BadInput
 from graphsvc.identity import framework_iri, match_framework, requirement_iri, slug
+from graphsvc.importers.checks import is_securityhub_csv, prowler_graph, securityhub_graph
 from graphsvc.importers.mappings import add_mapping
 from graphsvc.importers.oscal.model import Built
 from graphsvc.importers.safety import check_depth, load_yaml
 from graphsvc.namespaces import GC, GRAPH, ID
 
-FORMATS = ("ciso-yaml", "csv")
+FORMATS = ("ciso-yaml", "csv", "prowler-json")
 IR8477_COLUMNS = ("source_framework", "source_id", "target_framework", "target_id",
                   "relationship")
 TRESTLE_COLUMNS = ("$$source_resource", "$$target_resource", "$$map_source_id_ref_list",
@@ -34,6 +35,8 @@ def format_of(path: Path, fmt: str | None) -> str:
         return "ciso-yaml"
     if path.suffix.lower() == ".csv":
         return "csv"
+    if path.suffix.lower() == ".json":
+        return "prowler-json"
     raise BadInput("cannot tell the crosswalk format from the file name; pass --format "
                    f"({' or '.join(FORMATS)})", where=str(path))
 
@@ -43,6 +46,8 @@ def crosswalk_graph(data: bytes, *, source: str, fmt: str) -> Built:
         return ciso_graph(data, source)
     if fmt == "csv":
         return csv_graph(data, source)
+    if fmt == "prowler-json":
+        return prowler_graph(data, source)
     raise BadInput(f"unknown crosswalk format {fmt!r}; known: {', '.join(FORMATS)}")
 
 
@@ -118,6 +123,8 @@ def csv_graph(data: bytes, source: str) -> Built:
         raise BadInput(f"not UTF-8 text: {exc.reason}", where=source) from exc
     reader = csv.reader(io.StringIO(text))
     header = [h.strip().lower().replace(" ", "_") for h in next(reader, [])]
+    if is_securityhub_csv(header):
+        return securityhub_graph(data, source)
     built = Built(str(GRAPH[f"csv/{slug(Path(source).name)}"]))
     origin = built.node(ID[f"mapping-source/csv/{slug(Path(source).name)}"], GC.MappingSource,
                         title=Path(source).name)

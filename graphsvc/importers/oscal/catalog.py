@@ -94,8 +94,10 @@ class _CatalogMapper:
         iri = requirement_iri(self.framework, cid)
         label = prop(control, "label")
         title = text(control, "title")
-        b.node(iri, GC.ControlEnhancement if parent else GC.Control, identifier=cid,
-               title=title, label=f"{label} {title}" if label and title else None)
+        b.node(iri, GC.Control, identifier=cid, title=title,
+               label=f"{label} {title}" if label and title else None)
+        if parent:  # typed as both, so that queries need no reasoner
+            b.add(iri, RDF.type, GC.ControlEnhancement)
         b.add(iri, GC.inFramework, self.fw)
         b.add(iri, GC.inFamily, family)
         b.add(iri, GC.enhances, parent)
