@@ -77,7 +77,5 @@ def check_depth(tree: Any, source: str, limit: int = MAX_DEPTH) -> None:
         node, depth = stack.pop()
         if depth > limit:
             raise BadInput(f"document is nested more than {limit} levels deep", where=source)
-        if isinstance(node, dict):
-            stack.extend((v, depth + 1) for v in node.values())
-        elif isinstance(node, list):
-            stack.extend((v, depth + 1) for v in node)
+        children = node.values() if isinstance(node, dict) else node
+        stack.extend((v, depth + 1) for v in children if isinstance(v, dict | list))

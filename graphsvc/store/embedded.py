@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from functools import lru_cache
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -83,8 +84,9 @@ class EmbeddedStore(Store):
         existing = {t for t in targets if self._store.contains_named_graph(ox.NamedNode(t))}
         first = plan_write(targets, existing if replace else set())
         quads = (
-            ox.Quad(to_ox(s), to_ox(p), to_ox(o), ox.NamedNode(first[target]))
+            ox.Quad(to_ox(s), to_ox(p), to_ox(o), graph)
             for target, triples in targets.items()
+            for graph in [ox.NamedNode(first[target])]
             for s, p, o in triples
         )
         moves = {stage: target for target, stage in first.items() if stage != target}
@@ -119,8 +121,15 @@ class EmbeddedStore(Store):
         del self._store
 
 
+@lru_cache(maxsize=200_000)
+def _named_node(iri: str) -> ox.NamedNode:
+    return ox.NamedNode(iri)
+
+
 def to_ox(term: Term) -> ox.NamedNode | ox.BlankNode | ox.Literal:
-    """rdflib term -> Oxigraph term."""
+    """rdflib term -> Oxigraph term (IRIs repeat a lot: predicates, types, controls)."""
+    if type(term) is URIRef:
+        return _named_node(term)
     if isinstance(term, URIRef):
         return ox.NamedNode(str(term))
     if isinstance(term, BNode):

@@ -44,6 +44,13 @@ GROUP_AS = {
     "address": "addresses", "addr-line": "addr-lines", "member-of-organization":
     "member-of-organizations", "location-uuid": "location-uuids", "hash": "hashes",
     "citation": "citation", "source": "sources", "target": "targets",
+    "result": "results", "finding": "findings", "observation": "observations",
+    "risk": "risks", "control-selection": "control-selections",
+    "include-control": "include-controls", "control-objective-selection":
+    "control-objective-selections", "include-objective": "include-objectives",
+    "related-observation": "related-observations", "associated-risk": "associated-risks",
+    "subject": "subjects", "task": "tasks", "origin": "origins", "actor": "actors",
+    "facet": "facets", "characterization": "characterizations", "method": "methods",
 }
 BLOCK_MARKUP = {"p", "ul", "ol", "li", "h1", "h2", "h3", "h4", "h5", "h6", "pre", "table",
                 "tr", "td", "th", "blockquote"}

@@ -8,9 +8,12 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from rdflib import RDF
+
 from graphsvc.errors import BadInput
 from graphsvc.importers.crosswalk import crosswalk_graph
 from graphsvc.importers.crosswalk import format_of as crosswalk_format
+from graphsvc.importers.oscal.assessment import assessment_graph
 from graphsvc.importers.oscal.catalog import catalog_graph
 from graphsvc.importers.oscal.document import read_oscal
 from graphsvc.importers.oscal.mapping import mapping_collection_graph
@@ -19,8 +22,11 @@ from graphsvc.importers.oscal.profile import profile_graph
 from graphsvc.importers.oscal.ssp import component_definition_graph, ssp_graph
 from graphsvc.importers.rdf import provenance
 from graphsvc.importers.safety import read_limited
+from graphsvc.namespaces import DCTERMS, GC
 from graphsvc.store import Store, Triple
 from graphsvc.store.embedded import EmbeddedStore
+
+CATALOG_INDEX = {RDF.type, GC.identifier, GC.inFramework, GC.enhances, DCTERMS.source}
 
 
 @dataclass(frozen=True)
@@ -48,7 +54,9 @@ def import_oscal(store: Store, paths: Iterable[Path], *, max_bytes: int,
         data = read_limited(path, max_bytes)
         report, triples = build_oscal([store, batch], data, source=str(path),
                                       framework=framework, catalog=catalog)
-        batch.write({report.graph: triples}, replace=True)
+        if report.model == "catalog":  # what profile resolution reads, nothing more
+            batch.write({report.graph: [t for t in triples if t[1] in CATALOG_INDEX]},
+                        replace=True)
         graphs[report.graph] = triples
         reports.append(report)
         progress(report)
@@ -98,6 +106,8 @@ def build_oscal(stores: Sequence[Store], data: bytes, *, source: str,
         built = component_definition_graph(doc, framework)
     elif doc.model == "mapping-collection":
         built = mapping_collection_graph(doc)
+    elif doc.model in ("assessment-plan", "assessment-results"):
+        built = assessment_graph(doc, framework)
     else:
         raise BadInput(f"importing an OSCAL {doc.model} is not supported yet", where=source)
     return _finish(built, doc.model, source, data)

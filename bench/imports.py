@@ -1,0 +1,62 @@
+"""``python -m bench.imports``: time to import every OSCAL file and every crosswalk file
+of ../shared/data, on the embedded store in memory and on disk (median of runs)."""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from graphsvc.importers.oscal.document import read_oscal
+from graphsvc.importers.oscal.importer import import_crosswalks, import_oscal
+from graphsvc.store.embedded import EmbeddedStore
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def oscal_files(data: Path) -> list[Path]:
+    """Every OSCAL document, catalogs first so that profiles resolve in one batch."""
+    found = []
+    for path in sorted(data.rglob("*")):
+        if path.suffix.lower() not in (".json", ".xml", ".yaml") or "prowler" in path.parts:
+            continue
+        try:
+            found.append((read_oscal(path.read_bytes(), source=str(path)).model, path))
+        except Exception:
+            continue
+    order = {"catalog": 0, "profile": 1}
+    return [p for _, p in sorted(found, key=lambda mp: (order.get(mp[0], 2), str(mp[1])))]
+
+
+def crosswalk_files(data: Path) -> list[Path]:
+    return sorted((data / "ciso-library").glob("*.yaml"))
+
+
+def run(label: str, files: list[Path], importer, repeats: int) -> None:
+    size = sum(p.stat().st_size for p in files)
+    for where in ("memory", "disk"):
+        times = []
+        for _ in range(repeats):
+            with tempfile.TemporaryDirectory() as tmp:
+                store = EmbeddedStore(None if where == "memory" else Path(tmp) / "store")
+                start = time.perf_counter()
+                importer(store, files, max_bytes=10**9)
+                times.append(time.perf_counter() - start)
+                store.close()
+        print(f"{label:<28} {len(files):>4} files {size / 1e6:>7.1f} MB  {where:<6} "
+              f"median {statistics.median(times):6.2f} s", flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    run("OSCAL (all models)", oscal_files(args.data), import_oscal, args.repeats)
+    run("CISO crosswalk YAML", crosswalk_files(args.data), import_crosswalks, args.repeats)
+
+
+if __name__ == "__main__":
+    main()
