@@ -174,15 +174,15 @@ def import_oscal_cmd(ctx: click.Context, files: tuple[Path, ...], framework: str
 @import_group.command("crosswalk")
 @click.argument("files", nargs=-1, required=True,
                 type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--format", "fmt", type=click.Choice(["csv", "ciso-yaml", "prowler-json"]),
-              help="Default: from the file name (.csv, .yaml, .json).")
+@click.option("--format", "fmt", type=click.Choice(["csv", "ciso-yaml", "prowler-json", "xlsx"]),
+              help="Default: from the file name (.csv, .yaml, .json, .xlsx).")
 @click.pass_context
 def import_crosswalk_cmd(ctx: click.Context, files: tuple[Path, ...], fmt: str | None) -> None:
     """Import crosswalk tables: CISO Assistant library YAML (frameworks and mappings),
     CSV (IR 8477 columns, compliance-trestle's csv-to-mapping-collection columns, or
-    AWS Security Hub control -> 800-53 r5 with Config rules) and Prowler compliance
-    JSON (requirement -> checks). A row without a relationship is recorded as
-    unspecified, never guessed."""
+    AWS Security Hub control -> 800-53 r5 with Config rules), Prowler compliance
+    JSON (requirement -> checks) and NIST's crosswalk workbooks (xlsx). A row without
+    a relationship is recorded as unspecified, never guessed."""
     totals: Counter[str] = Counter()
     with _store(ctx) as store:
         import_crosswalks(store, files, max_bytes=ctx.obj.max_load_bytes, fmt=fmt,

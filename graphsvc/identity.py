@@ -34,6 +34,10 @@ FRAMEWORK_RULES: list[tuple[str, str]] = [
     (r"\b800-171\b.*\b(Revision|Rev\.?)\s*3|^Protecting Controlled Unclassified Information",
      "nist-sp-800-171-rev3"),
     (r"Cybersecurity Framework\b.*2\.0|\bCSF\b.*2\.0", "nist-csf-2.0"),
+    (r"Cybersecurity Framework\b.*\b1\.1|\bCSF v?1\.1", "nist-csf-1.1"),
+    (r"\bPrivacy Framework\b.*\b1\.0", "nist-privacy-framework-1.0"),
+    (r"ISO/IEC 27001:2022|\biso27001-2022\b", "iso27001-2022"),
+    (r"ISO/IEC 27001:2013|\biso27001-2013\b", "iso27001-2013"),
     (r"Security Hub", "aws-securityhub"),
 ]
 BASELINE_LEVELS = ("LI-SaaS", "LOW", "MODERATE", "HIGH", "PRIVACY")

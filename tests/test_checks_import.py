@@ -10,6 +10,7 @@ import pytest
 
 from graphsvc.importers.oscal.importer import import_crosswalks, import_oscal
 from graphsvc.store import Rows, Store
+from tests.helpers import catalog_control_ids
 
 GC = "PREFIX gc: <https://w3id.org/graphsvc/compliance#> "
 
@@ -53,17 +54,8 @@ def test_prowler_800_53_checks_attach_to_catalog_controls(store: Store, shared_d
                             "FILTER NOT EXISTS { ?r a gc:Control } }")
     assert isinstance(rows, Rows)
     dangling = {str(r[0]).rsplit("/", 1)[1] for r in rows}
-    catalog_ids = set()
-
-    def walk(node: dict) -> None:
-        for c in node.get("controls", []):
-            catalog_ids.add(c["id"])
-            walk(c)
-        for g in node.get("groups", []):
-            walk(g)
-
-    walk(json.loads((shared_data / "nist-800-53-rev5/NIST_SP-800-53_rev5_catalog-5.0.1.json"
-                     ).read_text())["catalog"])
+    catalog_ids = catalog_control_ids(
+        shared_data / "nist-800-53-rev5/NIST_SP-800-53_rev5_catalog-5.0.1.json")
     names = " ".join(r["Name"] for r in document["Requirements"]).upper()
     assert not dangling & catalog_ids
     for missing in dangling:

@@ -18,6 +18,7 @@ from graphsvc.identity import requirement_iri
 from graphsvc.importers.mappings import RELATIONS
 from graphsvc.importers.oscal.importer import import_crosswalks, import_oscal
 from graphsvc.store import Rows, Store
+from tests.helpers import MAPPINGS_BY_RELATION
 
 PER_RELATION = """
 PREFIX gc: <https://w3id.org/graphsvc/compliance#>
@@ -150,3 +151,48 @@ def test_ciso_yaml_alias_bomb_is_refused(store: Store, tmp_path: Path) -> None:
                                             ("si-4 (12)", "si-4.12")])
 def test_requirement_ids_are_normalised(written: str, normal: str) -> None:
     assert requirement_iri("f", written) == requirement_iri("f", normal)
+
+
+def test_iso_workbook_rows_become_mappings(store: Store, shared_data: Path) -> None:
+    import re
+
+    import openpyxl
+
+    path = shared_data / "oscal-mappings/sp800-53r5-to-iso-27001-mapping.xlsx"
+    sheet = openpyxl.load_workbook(path, read_only=True)["Sheet1"]
+    expected = {}
+    for row in sheet.iter_rows(min_row=3, values_only=True):
+        control, _, iso = ((*row, None, None, None))[:3]
+        if control and re.fullmatch(r"[A-Z]{2}-\d+(\(\d+\))?", str(control).strip()) and iso:
+            ids = {c.strip().rstrip("*") for c in str(iso).replace("\n", ",").split(",")}
+            ids = {i for i in ids if re.fullmatch(r"(A\.)?\d+(\.\d+)*", i)}
+            if ids:
+                expected[str(control).strip()] = ids
+    import_crosswalks(store, [path], max_bytes=10**8)
+    rows = store.query(MAPPINGS_BY_RELATION)
+    assert isinstance(rows, Rows)
+    got = {}
+    for _, relation, sources, targets in rows:
+        assert str(relation).endswith("Unspecified")  # the workbook states no relation
+        control = sources.rsplit("/", 1)[1]
+        got[control] = {t.rsplit("/", 1)[1] for t in str(targets).split()}
+    assert got == {requirement_iri("x", c).rsplit("/", 1)[1]: {i.lower() for i in ids}
+                   for c, ids in expected.items()}
+
+
+@pytest.mark.parametrize("name,source,target", [
+    ("csf2.xlsx", "nist-csf-2.0", "nist-sp-800-53-rev5"),
+    ("csf-pf-to-sp800-53r5-mappings.xlsx", "nist-privacy-framework-1.0", "nist-sp-800-53-rev5"),
+    ("sp800-53r4-to-r5-comparison-workbook.xlsx", "nist-sp-800-53-rev5", "nist-sp-800-53-rev4"),
+    ("Cybersecurity_Framework_v2-0_Concept_Crosswalk_800-53_5_2_0_draft.xlsx", "nist-csf-2.0",
+     "nist-sp-800-53-rev5"),
+])
+def test_nist_workbooks_load(store: Store, shared_data: Path, name: str, source: str,
+                             target: str) -> None:
+    import_crosswalks(store, [shared_data / "oscal-mappings" / name], max_bytes=10**8)
+    rows = store.query(
+        "PREFIX gc: <https://w3id.org/graphsvc/compliance#> SELECT (COUNT(DISTINCT ?m) AS ?n) "
+        "WHERE { ?m gc:sourceRequirement ?s ; gc:targetRequirement ?t "
+        "FILTER(STRSTARTS(STR(?s), STR(?sf)) && STRSTARTS(STR(?t), STR(?tf))) }",
+        bindings={"sf": requirement_iri(source, ""), "tf": requirement_iri(target, "")})
+    assert isinstance(rows, Rows) and int(rows.rows[0][0]) > 50

@@ -11,18 +11,11 @@ from rdflib import Graph
 from graphsvc.export import dumps, oscal_mapping_collection
 from graphsvc.importers.oscal.importer import import_crosswalks, import_oscal
 from graphsvc.store import Rows, Store
+from tests.helpers import MAPPINGS_BY_RELATION
 
 MAP_TRIPLES = """
 PREFIX gc: <https://w3id.org/graphsvc/compliance#>
 CONSTRUCT { ?m ?p ?o } WHERE { ?m a gc:Mapping ; ?p ?o FILTER(?p != gc:mappingSource) }
-"""
-TYPED = """
-PREFIX gc: <https://w3id.org/graphsvc/compliance#>
-SELECT ?m ?relation (GROUP_CONCAT(DISTINCT STR(?s); separator=" ") AS ?sources)
-       (GROUP_CONCAT(DISTINCT STR(?t); separator=" ") AS ?targets)
-WHERE { ?m a gc:Mapping ; gc:relation ?relation ; gc:sourceRequirement ?s ;
-           gc:targetRequirement ?t }
-GROUP BY ?m ?relation
 """
 
 
@@ -58,11 +51,11 @@ def test_ciso_mappings_export_with_their_typed_relations(store: Store, shared_da
                                                          tmp_path: Path) -> None:
     path = shared_data / "ciso-library/mapping-iso27001-2013-to-iso27001-2022.yaml"
     import_crosswalks(store, [path], max_bytes=10**8)
-    rows = store.query(TYPED)
+    rows = store.query(MAPPINGS_BY_RELATION)
     assert isinstance(rows, Rows)
     before = Counter((str(r), s, t) for _, r, s, t in rows)
     round_trip(store, tmp_path, "iso27001-2013", "iso27001-2022")
-    rows = store.query(TYPED)
+    rows = store.query(MAPPINGS_BY_RELATION)
     assert isinstance(rows, Rows)
     assert Counter((str(r), s, t) for _, r, s, t in rows) == before
 

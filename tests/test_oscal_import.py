@@ -16,6 +16,7 @@ from graphsvc.errors import BadInput
 from graphsvc.identity import baseline_iri, framework_iri
 from graphsvc.importers.oscal.importer import import_oscal
 from graphsvc.store import Rows, Store
+from tests.helpers import catalog_control_ids
 
 NS = {"o": "http://csrc.nist.gov/ns/oscal/1.0"}
 PER_FAMILY = """
@@ -131,20 +132,6 @@ def test_json_yaml_and_xml_give_the_same_graph(store: Store, shared_data: Path) 
     assert graphs[0] == graphs[1] == graphs[2] and len(graphs[0]) > 100
 
 
-def resolved_ids(path: Path) -> set[str]:
-    ids: set[str] = set()
-
-    def walk(node: dict) -> None:
-        for c in node.get("controls", []):
-            ids.add(c["id"])
-            walk(c)
-        for g in node.get("groups", []):
-            walk(g)
-
-    walk(json.loads(path.read_text())["catalog"])
-    return ids
-
-
 def profile_ids(path: Path) -> set[str]:
     profile = json.loads(path.read_text())["profile"]
     return {i for imp in profile["imports"] for inc in imp.get("include-controls", [])
@@ -168,7 +155,7 @@ def test_nist_profiles_resolve_to_nist_resolved_catalogs(
                  max_bytes=10**8)
     resolved = next(folder.glob(f"NIST_SP-800-53_rev5_{level}-baseline-resolved-profile*"))
     got = members(store, f"nist-sp-800-53-rev5-{level.lower()}")
-    assert got == resolved_ids(resolved)
+    assert got == catalog_control_ids(resolved)
     assert len(got) == count
 
 
@@ -190,7 +177,7 @@ def test_resolved_catalog_in_xml_and_json_is_one_baseline(store: Store, shared_d
     import_oscal(store, [xml],
                  max_bytes=10**8)
     from_xml = members(store, "nist-sp-800-53-rev5-high")
-    assert from_xml == resolved_ids(
+    assert from_xml == catalog_control_ids(
         folder / "NIST_SP-800-53_rev5_HIGH-baseline-resolved-profile_catalog-min.json")
 
 

@@ -18,9 +18,10 @@ from graphsvc.importers.checks import is_securityhub_csv, prowler_graph, securit
 from graphsvc.importers.mappings import add_mapping
 from graphsvc.importers.oscal.model import Built
 from graphsvc.importers.safety import check_depth, load_yaml
+from graphsvc.importers.workbooks import workbook_graph
 from graphsvc.namespaces import GC, GRAPH, ID
 
-FORMATS = ("ciso-yaml", "csv", "prowler-json")
+FORMATS = ("ciso-yaml", "csv", "prowler-json", "xlsx")
 IR8477_COLUMNS = ("source_framework", "source_id", "target_framework", "target_id",
                   "relationship")
 TRESTLE_COLUMNS = ("$$source_resource", "$$target_resource", "$$map_source_id_ref_list",
@@ -37,6 +38,8 @@ def format_of(path: Path, fmt: str | None) -> str:
         return "csv"
     if path.suffix.lower() == ".json":
         return "prowler-json"
+    if path.suffix.lower() == ".xlsx":
+        return "xlsx"
     raise BadInput("cannot tell the crosswalk format from the file name; pass --format "
                    f"({' or '.join(FORMATS)})", where=str(path))
 
@@ -48,6 +51,8 @@ def crosswalk_graph(data: bytes, *, source: str, fmt: str) -> Built:
         return csv_graph(data, source)
     if fmt == "prowler-json":
         return prowler_graph(data, source)
+    if fmt == "xlsx":
+        return workbook_graph(data, source)
     raise BadInput(f"unknown crosswalk format {fmt!r}; known: {', '.join(FORMATS)}")
 
 

@@ -151,19 +151,17 @@ def _implemented_requirement(built: Built, control_set: URIRef | None, fw: str,
                 built.add(r, GC.responsibilityFor,
                           oscal_iri(responsibility.get("provided-uuid", "")))
                 built.counts["responsibilities"] += 1
-            for item in many(by, "inherited"):
-                i = built.node(oscal_iri(item["uuid"]), GC.Inheritance)
-                built.add(i, GC.declaredBy, node)
-                built.add(i, GC.inherits, oscal_iri(item.get("provided-uuid", "")))
-                built.add(i, GC.description, text(item, "description"))
-                inherited = True
-                built.counts["inherited"] += 1
-            for item in many(by, "satisfied"):
-                s = built.node(oscal_iri(item["uuid"]), GC.Satisfaction)
-                built.add(s, GC.declaredBy, node)
-                built.add(s, GC.satisfies, oscal_iri(item.get("responsibility-uuid", "")))
-                built.add(s, GC.description, text(item, "description"))
-                built.counts["satisfied"] += 1
+            for key, kind, link, target in (
+                ("inherited", GC.Inheritance, GC.inherits, "provided-uuid"),
+                ("satisfied", GC.Satisfaction, GC.satisfies, "responsibility-uuid"),
+            ):
+                for item in many(by, key):
+                    declared = built.node(oscal_iri(item["uuid"]), kind)
+                    built.add(declared, GC.declaredBy, node)
+                    built.add(declared, link, oscal_iri(item.get(target, "")))
+                    built.add(declared, GC.description, text(item, "description"))
+                    built.counts[key] += 1
+            inherited = inherited or bool(many(by, "inherited"))
             if not many(by, "inherited") or many(by, "satisfied"):
                 own = True
     built.add(impl, GC.status, STATUS.get(status or _overall(statuses)))
