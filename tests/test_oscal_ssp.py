@@ -148,3 +148,21 @@ def test_assessment_plan_and_results_examples(store: Store, shared_data: Path) -
     rows = store.query(f"PREFIX gc: <{GC}> SELECT DISTINCT ?c WHERE {{ ?f gc:findingFor ?c }}")
     assert isinstance(rows, Rows)
     assert {str(r[0]).rsplit("/", 1)[1] for r in rows} == {"ac-6.1"}
+
+
+def test_demo_customer_ssp_inherits_from_the_demo_provider_exports(store: Store) -> None:
+    from tests.conftest import ROOT
+
+    files = [ROOT / "ontology" / n for n in ("demo-aws-leveraged.oscal.json",
+                                              "demo-customer-ssp.oscal.json")]
+    customer = json.loads(files[1].read_text())
+    assert customer["system-security-plan"]["metadata"]["title"].startswith("DEMO:")
+    expected = {(oscal_iri(i["uuid"]), "inherited", oscal_iri(i["provided-uuid"]))
+                for i in walk(customer, "inherited")}
+    expected |= {(oscal_iri(s["uuid"]), "satisfied", oscal_iri(s["responsibility-uuid"]))
+                 for s in walk(customer, "satisfied")}
+    import_oscal(store, files, max_bytes=10**8)
+    rows = store.query(LINKS)
+    assert isinstance(rows, Rows)
+    assert {(r[0], str(r[1]), r[2]) for r in rows} == expected
+    assert all(r[3] is not None for r in rows)  # every target exists in the provider export

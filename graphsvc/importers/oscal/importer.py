@@ -45,23 +45,35 @@ def import_oscal(store: Store, paths: Iterable[Path], *, max_bytes: int,
                  ) -> list[ImportReport]:
     """Import files in order, all in one transaction: on any error nothing is written.
 
-    A profile may select from a catalog imported earlier in the same batch.
+    A profile may select from a catalog, and an SSP name a baseline, imported earlier
+    in the same batch.
     """
-    batch = EmbeddedStore()  # what this batch has built so far, for profile resolution
+    documents = ((str(path), read_limited(path, max_bytes)) for path in paths)
+    graphs, reports = build_batch(store, documents, framework=framework, catalog=catalog,
+                                  progress=progress)
+    store.write(graphs, replace=True)
+    return reports
+
+
+def build_batch(store: Store, documents: Iterable[tuple[str, bytes]], *,
+                framework: str | None = None, catalog: str | None = None,
+                progress: Callable[[ImportReport], None] = lambda _: None,
+                ) -> tuple[dict[str, list[Triple]], list[ImportReport]]:
+    """The graphs (source, bytes) documents become, each built against the store plus
+    what the batch built before it; nothing is written to the store."""
+    batch = EmbeddedStore()  # the catalog and baseline index of this batch so far
     graphs: dict[str, list[Triple]] = {}
     reports = []
-    for path in paths:
-        data = read_limited(path, max_bytes)
-        report, triples = build_oscal([store, batch], data, source=str(path),
+    for source, data in documents:
+        report, triples = build_oscal([store, batch], data, source=source,
                                       framework=framework, catalog=catalog)
-        if report.model == "catalog":  # what profile resolution reads, nothing more
+        if report.model in ("catalog", "profile"):  # what later documents look up
             batch.write({report.graph: [t for t in triples if t[1] in CATALOG_INDEX]},
                         replace=True)
         graphs[report.graph] = triples
         reports.append(report)
         progress(report)
-    store.write(graphs, replace=True)
-    return reports
+    return graphs, reports
 
 
 def import_crosswalks(store: Store, paths: Iterable[Path], *, max_bytes: int,
@@ -101,7 +113,7 @@ def build_oscal(stores: Sequence[Store], data: bytes, *, source: str,
     elif doc.model == "profile":
         built = profile_graph(doc, stores, catalog)
     elif doc.model == "system-security-plan":
-        built = ssp_graph(doc, stores[0], framework)
+        built = ssp_graph(doc, stores, framework)
     elif doc.model == "component-definition":
         built = component_definition_graph(doc, framework)
     elif doc.model == "mapping-collection":

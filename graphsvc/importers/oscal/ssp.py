@@ -9,6 +9,7 @@ inherited and own parts -> shared, own parts only -> customer.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from rdflib import XSD, Literal, URIRef
@@ -40,7 +41,8 @@ def oscal_iri(uuid: str) -> URIRef:
     return ID[f"oscal/{uuid}"]
 
 
-def ssp_graph(doc: OscalDocument, store: Store, framework: str | None = None) -> Built:
+def ssp_graph(doc: OscalDocument, stores: Sequence[Store], framework: str | None = None
+              ) -> Built:
     root = doc.root
     metadata = required(doc, root, "metadata", "/system-security-plan")
     uuid = root.get("uuid") or doc.source
@@ -50,7 +52,7 @@ def ssp_graph(doc: OscalDocument, store: Store, framework: str | None = None) ->
     control_set = built.node(ID[f"controlset/{uuid}"], GC.ControlSet, title=title)
     built.add(control_set, GC.documentUuid, uuid)
     built.counts["control sets"] += 1
-    baseline = _target_baseline(doc, store)
+    baseline = _target_baseline(doc, stores)
     built.add(control_set, GC.targetBaseline, baseline)
     if baseline is not None and framework is None:
         fw = _framework_of(baseline, fw)
@@ -184,7 +186,7 @@ def _overall(statuses: list[str | None]) -> str | None:
     return "partial" if "implemented" in known or "partial" in known else "planned"
 
 
-def _target_baseline(doc: OscalDocument, store: Store) -> URIRef | None:
+def _target_baseline(doc: OscalDocument, stores: Sequence[Store]) -> URIRef | None:
     """The loaded baseline the SSP's import-profile names, if any (never fetched)."""
     href = str(one(doc.root, "import-profile").get("href", ""))
     names = [href]
@@ -196,8 +198,7 @@ def _target_baseline(doc: OscalDocument, store: Store) -> URIRef | None:
     for name in names:
         readable = name.replace("_", " ").replace("-", " ")
         candidate = baseline_iri(baseline_slug(readable, framework_slug(readable)))
-        found = store.query(BASELINE_EXISTS, bindings={"b": candidate})
-        if found is True:
+        if any(s.query(BASELINE_EXISTS, bindings={"b": candidate}) is True for s in stores):
             return candidate
     return None
 
