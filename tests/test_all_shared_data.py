@@ -1,0 +1,32 @@
+"""Every OSCAL file and every crosswalk file of ../shared/data imports (one batch each)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bench.imports import oscal_files
+from graphsvc.importers.oscal.importer import import_crosswalks, import_oscal
+from graphsvc.store.embedded import EmbeddedStore
+
+
+def test_every_oscal_file_imports(shared_data: Path) -> None:
+    files = oscal_files(shared_data)
+    assert len(files) >= 270  # 230 AWS component definitions among them
+    with EmbeddedStore() as store:
+        reports = import_oscal(store, files, max_bytes=10**9)
+        models = {r.model for r in reports}
+        assert models == {"catalog", "profile", "component-definition", "system-security-plan",
+                          "mapping-collection", "assessment-plan", "assessment-results"}
+        assert len(store.graphs()) == len({r.graph for r in reports})
+
+
+def test_every_crosswalk_file_imports(shared_data: Path) -> None:
+    files = [*sorted((shared_data / "ciso-library").glob("*.yaml")),
+             *sorted((shared_data / "oscal-mappings").glob("*.csv")),
+             *sorted((shared_data / "oscal-mappings").glob("*.xlsx")),
+             shared_data / "aws/securityhub/securityhub_control_to_nist80053r5.csv",
+             *sorted((shared_data / "aws/prowler/compliance").glob("*.json"))]
+    with EmbeddedStore() as store:
+        reports = import_crosswalks(store, files, max_bytes=10**9)
+    assert len(reports) == len(files)
+    assert sum(r.counts["mappings"] for r in reports) > 15000
