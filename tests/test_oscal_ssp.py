@@ -166,3 +166,11 @@ def test_demo_customer_ssp_inherits_from_the_demo_provider_exports(store: Store)
     assert isinstance(rows, Rows)
     assert {(r[0], str(r[1]), r[2]) for r in rows} == expected
     assert all(r[3] is not None for r in rows)  # every target exists in the provider export
+
+
+def test_assessment_dates_from_xml_are_datetimes(store: Store, shared_data: Path) -> None:
+    import_oscal(store, [shared_data / "fedramp-rev5/examples/AwesomeCloudSAR.xml"],
+                 max_bytes=10**8)
+    rows = store.query(f"PREFIX gc: <{GC}> SELECT ?start WHERE {{ ?r gc:startDate ?start }}")
+    assert isinstance(rows, Rows) and rows.rows
+    assert all(str(r[0])[:4].isdigit() and r[0].datatype is not None for r in rows)

@@ -37,8 +37,8 @@ def assessment_graph(doc: OscalDocument, framework: str | None = None) -> Built:
     for index, result in enumerate(many(root, "results")):
         node = built.node(built.uuid_node(result.get("uuid") or f"{uuid}-{index}", "result"),
                           GC.AssessmentResult, title=text(result, "title") or title)
-        built.add(node, GC.startDate, _datetime(result.get("start")))
-        built.add(node, GC.endDate, _datetime(result.get("end")))
+        built.add(node, GC.startDate, _datetime(text(result, "start")))
+        built.add(node, GC.endDate, _datetime(text(result, "end")))
         built.counts["assessment results"] += 1
         _reviewed(built, node, fw, one(result, "reviewed-controls"))
         for finding in many(result, "findings"):

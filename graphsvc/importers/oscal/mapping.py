@@ -36,8 +36,8 @@ def mapping_collection_graph(doc: OscalDocument, source_framework: str | None = 
                 built, built.uuid_node(entry.get("uuid") or f"{uuid}-{i}-{j}", "map"),
                 sources=[requirement_iri(src, s["id-ref"]) for s in many(entry, "sources")],
                 targets=[requirement_iri(tgt, t["id-ref"]) for t in many(entry, "targets")],
-                stated=entry.get("relationship"), where=where, source_node=collection,
-                rationale=entry.get("matching-rationale") or default_rationale,
+                stated=text(entry, "relationship"), where=where, source_node=collection,
+                rationale=text(entry, "matching-rationale") or default_rationale,
                 confidence=_score(one(entry, "confidence-score")),
                 coverage=_score(one(entry, "coverage")),
             )
