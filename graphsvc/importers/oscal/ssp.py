@@ -69,11 +69,15 @@ def ssp_graph(doc: OscalDocument, stores: Sequence[Store], framework: str | None
         built.add(node, GC.validFrom, _date(text(auth, "date-authorized")))
         built.add(control_set, GC.leverages, node)
         built.counts["leveraged authorizations"] += 1
+    leveraged: dict[str, URIRef] = {}  # component UUID -> the authorization it comes under
     for component in many(implementation, "components"):
         _component(built, system, component)
+        authorization = prop(component, "leveraged-authorization-uuid")
+        if authorization:
+            leveraged[component["uuid"]] = oscal_iri(authorization)
 
     for requirement in many(one(root, "control-implementation"), "implemented-requirements"):
-        _implemented_requirement(built, control_set, fw, requirement)
+        _implemented_requirement(built, control_set, fw, requirement, leveraged)
     return built
 
 
@@ -111,7 +115,11 @@ def _component(built: Built, owner: URIRef, component: dict[str, Any]) -> URIRef
 
 
 def _implemented_requirement(built: Built, control_set: URIRef | None, fw: str,
-                             requirement: dict[str, Any]) -> URIRef:
+                             requirement: dict[str, Any],
+                             leveraged: dict[str, URIRef] | None = None) -> URIRef:
+    """One implemented requirement. An inherited statement by a leveraged component
+    makes the implementation gc:inheritedUnder that authorization, and the SSP's claim
+    that the authorization covers the control is kept as gc:coversControl."""
     control_id = requirement.get("control-id", "")
     impl = built.node(built.uuid_node(requirement["uuid"], "implemented-requirement"),
                       GC.ControlImplementation, identifier=control_id)
@@ -164,6 +172,10 @@ def _implemented_requirement(built: Built, control_set: URIRef | None, fw: str,
                     built.add(declared, GC.description, text(item, "description"))
                     built.counts[key] += 1
             inherited = inherited or bool(many(by, "inherited"))
+            authorization = (leveraged or {}).get(str(by.get("component-uuid", "")))
+            if authorization is not None and many(by, "inherited"):
+                built.add(impl, GC.inheritedUnder, authorization)
+                built.add(authorization, GC.coversControl, requirement_iri(fw, control_id))
             if not many(by, "inherited") or many(by, "satisfied"):
                 own = True
     built.add(impl, GC.status, STATUS.get(status or _overall(statuses)))

@@ -1,0 +1,195 @@
+"""Named questions: header parsing, safe parameters, and answers checked against an
+independent computation in Python from the source files (demo SSP JSON, demo Turtle,
+FedRAMP profile JSON, CISO YAML), on both backends."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from datetime import date
+from pathlib import Path
+
+import pytest
+import yaml
+from rdflib import RDF, Graph, URIRef
+
+from graphsvc.errors import BadInput
+from graphsvc.identity import normalise_id
+from graphsvc.importers.oscal.importer import import_crosswalks
+from graphsvc.importers.rdf import load_files
+from graphsvc.namespaces import GC
+from graphsvc.questions import ask, load_questions, parse_question
+from graphsvc.store import Rows, Store
+from tests.conftest import ROOT
+
+SSP = ROOT / "ontology/demo-customer-ssp.oscal.json"
+DEMO_TTL = ROOT / "ontology/demo-customer.ttl"
+DEMO_SET = "https://w3id.org/graphsvc/id/demo/controlset-claims-portal"
+
+
+def fedramp_moderate(shared_data: Path) -> set[str]:
+    profile = json.loads((shared_data / "fedramp-rev5/FedRAMP_rev5_MODERATE-baseline_profile.json"
+                          ).read_text())["profile"]
+    return {i for imp in profile["imports"] for inc in imp["include-controls"]
+            for i in inc["with-ids"]}
+
+
+def per_family(levels: dict[str, int], inherited: set[str]) -> dict[str, Counter]:
+    out: dict[str, Counter] = {}
+    for control, level in levels.items():
+        counts = out.setdefault(control.split("-")[0], Counter())
+        counts["controls"] += 1
+        counts[("none", "partial", "full")[level]] += 1
+        counts["inherited"] += control in inherited
+    return out
+
+
+def answered(store: Store, params: dict[str, str], today: date) -> dict[str, Counter]:
+    rows = ask(store, "coverage", params, today=today)
+    assert isinstance(rows, Rows)
+    return {r["family"].toPython(): Counter({k: int(r[k]) for k in
+                                             ("controls", "full", "partial", "none",
+                                              "inherited")})
+            for r in rows.dicts()}
+
+
+def ssp_expectation(baseline: set[str], as_of: date) -> tuple[dict[str, int], set[str]]:
+    """Coverage of the demo SSP, from its JSON: inheritance counts from date-authorized on."""
+    ssp = json.loads(SSP.read_text())["system-security-plan"]
+    authorized = date.fromisoformat(
+        ssp["system-implementation"]["leveraged-authorizations"][0]["date-authorized"])
+    valid = authorized <= as_of
+    levels = dict.fromkeys(baseline, 0)
+    inherited = set()
+    for ir in ssp["control-implementation"]["implemented-requirements"]:
+        bys = [b for st in ir["statements"] for b in st["by-components"]]
+        inherits = any("inherited" in b for b in bys)
+        own = [b for b in bys if "inherited" not in b]
+        states = {b["implementation-status"]["state"] for b in own}
+        score = 2 if states == {"implemented"} else 1 if states & {"implemented", "partial"} else 0
+        if inherits and not own:
+            score = 2 if valid else 0
+        elif inherits and not valid:
+            score = min(score, 1)
+        if ir["control-id"] in levels:
+            levels[ir["control-id"]] = max(levels[ir["control-id"]], score)
+            if inherits and valid:
+                inherited.add(ir["control-id"])
+    return levels, inherited
+
+
+@pytest.mark.parametrize("as_of", [date(2026, 11, 29), date(2025, 1, 1)])
+def test_coverage_of_the_demo_ssp(loaded: Store, shared_data: Path, as_of: date) -> None:
+    baseline = fedramp_moderate(shared_data)
+    levels, inherited = ssp_expectation(baseline, as_of)
+    assert answered(loaded, {"as_of": as_of.isoformat()}, as_of) == per_family(levels,
+                                                                               inherited)
+
+
+def turtle_expectation(baseline: set[str], as_of: date) -> tuple[dict[str, int], set[str]]:
+    """Coverage of the Turtle demo control set, read with rdflib's Graph API only."""
+    g = Graph().parse(DEMO_TTL)
+
+    def valid(artifact: URIRef, control: str) -> bool:
+        start, end = g.value(artifact, GC.validFrom), g.value(artifact, GC.validUntil)
+        covers = {str(c).rsplit("/", 1)[1] for c in g.objects(artifact, GC.coversControl)}
+        if g.value(artifact, GC.coversBaseline) is not None:
+            covers |= baseline  # the demo's FedRAMP authorization covers the baseline
+        return (control in covers and (start is None or start.toPython() <= as_of)
+                and (end is None or as_of <= end.toPython()))
+
+    levels = dict.fromkeys(baseline, 0)
+    inherited = set()
+    for impl in g.subjects(RDF.type, GC.ControlImplementation):
+        control = str(g.value(impl, GC.implementsControl)).rsplit("/", 1)[1]
+        if control not in levels:
+            continue
+        resp, status = g.value(impl, GC.responsibility), g.value(impl, GC.status)
+        under = g.value(impl, GC.inheritedUnder)
+        ok = under is not None and valid(under, control)
+        own = 2 if status in (GC.Implemented, GC.Alternative) else (
+            1 if status == GC.PartiallyImplemented else 0)
+        if resp == GC.ProviderResponsibility:
+            score = 2 if ok else 0
+        elif resp == GC.SharedResponsibility:
+            score = own if ok else min(own, 1)
+        else:
+            score = own
+        levels[control] = max(levels[control], score)
+        if ok and resp in (GC.ProviderResponsibility, GC.SharedResponsibility):
+            inherited.add(control)
+    return levels, inherited
+
+
+@pytest.mark.parametrize("as_of", [date(2026, 6, 1), date(2026, 12, 20), date(2025, 1, 1)])
+def test_coverage_of_the_turtle_demo(loaded: Store, shared_data: Path, as_of: date) -> None:
+    baseline = fedramp_moderate(shared_data)
+    levels, inherited = turtle_expectation(baseline, as_of)
+    got = answered(loaded, {"controlSet": DEMO_SET, "as_of": as_of.isoformat()}, as_of)
+    assert got == per_family(levels, inherited)
+
+
+def test_coverage_through_a_crosswalk(loaded: Store, shared_data: Path, tmp_path: Path) -> None:
+    """A control set that implements ISO/IEC 27001:2022 A.5.15 covers, partially, the
+    800-53 controls CISO maps one-to-one to it as 'intersect'."""
+    mapping = shared_data / "ciso-library/mapping-nist-sp-800-53-rev5-to-iso27001-2022.yaml"
+    before = {g.iri for g in loaded.graphs()}
+    try:
+        _coverage_through_a_crosswalk(loaded, shared_data, tmp_path, mapping)
+    finally:  # the remote store is shared by the session
+        loaded.drop([g.iri for g in loaded.graphs() if g.iri not in before])
+
+
+def _coverage_through_a_crosswalk(loaded: Store, shared_data: Path, tmp_path: Path,
+                                  mapping: Path) -> None:
+    import_crosswalks(loaded, [mapping], max_bytes=10**8)
+    rows = yaml.safe_load(mapping.read_text())["objects"]["requirement_mapping_sets"][0][
+        "requirement_mappings"]
+    mapped = {normalise_id(r["source_requirement_urn"].rsplit(":", 1)[1]) for r in rows
+              if r["target_requirement_urn"].endswith(":a.5.15")
+              and r["relationship"] == "intersect"}
+    path = tmp_path / "iso.ttl"
+    path.write_text(
+        "@prefix gc: <https://w3id.org/graphsvc/compliance#> .\n"
+        "<http://example.org/cs> a gc:ControlSet .\n"
+        "<http://example.org/i> a gc:ControlImplementation ;"
+        " gc:inControlSet <http://example.org/cs> ;"
+        " gc:implementsControl <https://w3id.org/graphsvc/id/fw/iso27001-2022/a.5.15> ;"
+        " gc:status gc:Implemented ; gc:responsibility gc:CustomerResponsibility .\n")
+    load_files(loaded, [(path, "http://example.org/g")], max_bytes=10**6)
+    baseline = fedramp_moderate(shared_data)
+    levels = {c: (1 if c in mapped else 0) for c in baseline}
+    got = answered(loaded, {"controlSet": "http://example.org/cs"}, date(2026, 11, 29))
+    assert got == per_family(levels, set())
+    assert sum(c["partial"] for c in got.values()) == len(mapped & baseline) > 0
+
+
+INJECTIONS = ['x> } ; DROP ALL ; SELECT * { <y', '"}) UNION { ?s ?p ?o }', "id:baseline/none"]
+
+
+@pytest.mark.parametrize("value", INJECTIONS)
+def test_injection_strings_are_refused_as_parameters(loaded: Store, value: str) -> None:
+    before = {g.iri: g.triples for g in loaded.graphs()}
+    with pytest.raises(BadInput, match="parameter baseline"):
+        ask(loaded, "coverage", {"baseline": value})
+    assert {g.iri: g.triples for g in loaded.graphs()} == before
+
+
+@pytest.mark.parametrize("params,message", [
+    ({"as_of": "2026-13-01"}, "not a date"),
+    ({"as_of": "2026-01-01'; DROP"}, "not a date"),
+    ({"controlSet": "id:org/aws"}, "is not a ControlSet"),
+    ({"wat": "1"}, "unknown parameter"),
+])
+def test_bad_parameters(loaded: Store, params: dict[str, str], message: str) -> None:
+    with pytest.raises(BadInput, match=message):
+        ask(loaded, "coverage", params)
+
+
+def test_every_question_file_has_a_valid_header() -> None:
+    questions = load_questions()
+    assert {"coverage", "responsibility"} <= set(questions)
+    for question in questions.values():
+        assert question.summary
+    with pytest.raises(BadInput, match="summary"):
+        parse_question("broken", "#+ description: no summary\nSELECT * {}")
