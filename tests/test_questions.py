@@ -193,3 +193,92 @@ def test_every_question_file_has_a_valid_header() -> None:
         assert question.summary
     with pytest.raises(BadInput, match="summary"):
         parse_question("broken", "#+ description: no summary\nSELECT * {}")
+
+
+def test_gaps_of_the_demo_ssp(loaded: Store, shared_data: Path) -> None:
+    baseline = fedramp_moderate(shared_data)
+    as_of = date(2026, 11, 29)
+    levels, _ = ssp_expectation(baseline, as_of)
+    ssp = json.loads(SSP.read_text())["system-security-plan"]
+    touched = {ir["control-id"] for ir in ssp["control-implementation"]
+               ["implemented-requirements"]}
+    rows = ask(loaded, "gaps", {"as_of": as_of.isoformat()}, today=as_of)
+    assert isinstance(rows, Rows)
+    got = {str(r["control"]) for r in rows.dicts()}
+    # a gap is a control nothing addresses: not merely partial or planned ones
+    assert got == baseline - touched
+    assert {c for c, level in levels.items() if level == 0} >= got
+
+
+def test_gaps_grow_when_the_inheritance_lapses(loaded: Store, shared_data: Path) -> None:
+    def gaps(as_of: str) -> set[str]:
+        rows = ask(loaded, "gaps", {"as_of": as_of})
+        assert isinstance(rows, Rows)
+        return {str(r["control"]) for r in rows.dicts()}
+
+    before, after = gaps("2026-11-29"), gaps("2025-01-01")
+    ssp = json.loads(SSP.read_text())["system-security-plan"]
+    only_inherited = {ir["control-id"] for ir in ssp["control-implementation"]
+                      ["implemented-requirements"]
+                      if all("inherited" in b for st in ir["statements"]
+                             for b in st["by-components"])}
+    assert after - before == only_inherited == {"pe-3", "pe-6"}
+
+
+def test_inheritance_of_the_turtle_demo(loaded: Store) -> None:
+    g = Graph().parse(DEMO_TTL)
+    expected = set()
+    for impl in g.subjects(GC.inheritedUnder, None):
+        if g.value(impl, GC.responsibility) in (GC.ProviderResponsibility,
+                                                GC.SharedResponsibility):
+            artifact = g.value(impl, GC.inheritedUnder)
+            end = g.value(artifact, GC.validUntil)
+            expected.add((str(g.value(impl, GC.implementsControl)).rsplit("/", 1)[1],
+                          str(artifact), end is None or date(2026, 12, 20) <= end.toPython()))
+    rows = ask(loaded, "inheritance", {"as_of": "2026-12-20"})
+    assert isinstance(rows, Rows)
+    got = {(str(r["control"]), str(r["artifact"]), r["valid"].toPython())
+           for r in rows.dicts()}
+    assert got == expected and any(not valid for *_, valid in got)
+
+
+@pytest.mark.parametrize("as_of,days", [("2026-11-29", 30), ("2026-11-29", 1000),
+                                        ("2027-06-01", 30)])
+def test_attestations_expiring(loaded: Store, as_of: str, days: int) -> None:
+    g = Graph().parse(DEMO_TTL)
+    start = date.fromisoformat(as_of)
+    expected = {str(a) for a, end in g.subject_objects(GC.validUntil)
+                if (g.value(a, RDF.type) in (GC.Authorization, GC.AuditReport))
+                and 0 <= (end.toPython() - start).days <= days}
+    rows = ask(loaded, "attestations", {"as_of": as_of, "days": str(days)})
+    assert isinstance(rows, Rows)
+    assert {str(r["artifact"]) for r in rows.dicts()} == expected
+
+
+@pytest.mark.parametrize("law,as_of,in_force", [("id:program/hipaa", "2026-11-29", True),
+                                                ("id:program/hipaa", "2026-01-01", False),
+                                                ("id:program/gdpr", "2026-11-29", False)])
+def test_agreements(loaded: Store, law: str, as_of: str, in_force: bool) -> None:
+    rows = ask(loaded, "agreements", {"law": law, "as_of": as_of})
+    assert isinstance(rows, Rows) and len(rows) == 1
+    assert rows.dicts()[0]["inForce"].toPython() is in_force
+
+
+def test_crosswalk_of_one_requirement(loaded: Store, shared_data: Path) -> None:
+    mapping = shared_data / "ciso-library/mapping-nist-sp-800-53-rev5-to-iso27001-2022.yaml"
+    before = {g.iri for g in loaded.graphs()}
+    try:
+        import_crosswalks(loaded, [mapping], max_bytes=10**8)
+        rows = yaml.safe_load(mapping.read_text())["objects"]["requirement_mapping_sets"][0][
+            "requirement_mappings"]
+        expected = {(r["target_requirement_urn"].rsplit(":", 1)[1], "intersects-with")
+                    for r in rows if r["source_requirement_urn"].endswith(":ac-2")}
+        answer = ask(loaded, "crosswalk", {"requirement": "id:fw/nist-sp-800-53-rev5/ac-2"})
+        assert isinstance(answer, Rows)
+        got = {(str(r["other"]).rsplit("/", 1)[1], str(r["relation"])) for r in answer.dicts()}
+        assert got == expected and len(got) >= 3
+        reverse = ask(loaded, "crosswalk",
+                      {"requirement": "id:fw/iso27001-2022/a.5.15"})
+        assert isinstance(reverse, Rows) and len(reverse) > 0
+    finally:
+        loaded.drop([g.iri for g in loaded.graphs() if g.iri not in before])

@@ -47,8 +47,10 @@ def add_mapping(built: Built, mapping: URIRef, *, sources: list[URIRef], targets
     built.add(mapping, RDF.type, GC.Mapping)
     for s in sources:
         built.add(mapping, GC.sourceRequirement, s)
+        built.add(s, RDF.type, GC.Requirement)  # the range, written out: no reasoner needed
     for t in targets:
         built.add(mapping, GC.targetRequirement, t)
+        built.add(t, RDF.type, GC.Requirement)
     built.add(mapping, GC.relation, typed)
     built.add(mapping, GC.sourceCount, len(set(sources)))
     built.add(mapping, GC.targetCount, len(set(targets)))
