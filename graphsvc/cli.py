@@ -13,6 +13,7 @@ import click
 from graphsvc import __version__
 from graphsvc.config import Config, load_config
 from graphsvc.content import init_store
+from graphsvc.crosswalks import derive_crosswalks
 from graphsvc.errors import BadInput, GraphsvcError
 from graphsvc.export import dumps, oscal_mapping_collection
 from graphsvc.importers.oscal.importer import ImportReport, import_crosswalks, import_oscal
@@ -224,6 +225,18 @@ def ask_cmd(ctx: click.Context, name: str, params: tuple[str, ...], fmt: str) ->
     with _store(ctx, read_only=True) as store:
         output = render(ask(store, name, given), fmt)
     click.echo(output, nl=not output.endswith("\n"))
+
+
+@main.command("derive-crosswalks")
+@click.pass_context
+def derive_crosswalks_cmd(ctx: click.Context) -> None:
+    """Compose stated one-to-one mappings along two-step paths between frameworks (RCC-5
+    composition). Each derived mapping keeps the set of relations it may have and the
+    mappings it came from, in graph https://w3id.org/graphsvc/graph/derived/crosswalks,
+    which is replaced each time."""
+    with _store(ctx) as store:
+        counts = derive_crosswalks(store)
+    click.echo(", ".join(f"{v} {k}" for k, v in counts.items()) or "no paths")
 
 
 @main.group("export")
