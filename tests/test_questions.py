@@ -282,3 +282,35 @@ def test_crosswalk_of_one_requirement(loaded: Store, shared_data: Path) -> None:
         assert isinstance(reverse, Rows) and len(reverse) > 0
     finally:
         loaded.drop([g.iri for g in loaded.graphs() if g.iri not in before])
+
+
+def test_crosswalk_matrix(loaded: Store, shared_data: Path) -> None:
+    files = [shared_data / "ciso-library/iso27001-2022.yaml",
+             shared_data / "ciso-library/mapping-nist-sp-800-53-rev5-to-iso27001-2022.yaml"]
+    catalog = shared_data / "nist-800-53-rev5/NIST_SP-800-53_rev5_catalog-5.0.1.json"
+    from graphsvc.importers.oscal.importer import import_oscal
+
+    before = {g.iri for g in loaded.graphs()}
+    try:
+        import_crosswalks(loaded, files, max_bytes=10**8)
+        import_oscal(loaded, [catalog], max_bytes=10**8)
+        nodes = yaml.safe_load(files[0].read_text())["objects"]["framework"][
+            "requirement_nodes"]
+        by_urn = {n["urn"]: n for n in nodes}
+        sets = yaml.safe_load(files[1].read_text())["objects"]["requirement_mapping_sets"]
+        rows = [r for s in sets for r in s["requirement_mappings"]]  # both directions
+        expected: Counter = Counter()
+        for r in rows:
+            ends = (r["source_requirement_urn"], r["target_requirement_urn"])
+            nist, iso = ends if "nist-sp-800-53" in ends[0] else ends[::-1]
+            control = normalise_id(nist.rsplit(":", 1)[1])
+            parent = by_urn[by_urn[iso]["parent_urn"]]["ref_id"]
+            assert r["relationship"] == "intersect"  # symmetric: the same read from either side
+            expected[(control.split("-")[0], parent.lower(), "intersects-with")] += 1
+        answer = ask(loaded, "crosswalk-matrix", {})
+        assert isinstance(answer, Rows)
+        got = Counter({(str(r["sourceFamily"]), str(r["targetFamily"]), str(r["relation"])):
+                       int(r["mappings"]) for r in answer.dicts()})
+        assert got == expected and sum(got.values()) == len(rows)
+    finally:
+        loaded.drop([g.iri for g in loaded.graphs() if g.iri not in before])
