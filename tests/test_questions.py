@@ -314,3 +314,52 @@ def test_crosswalk_matrix(loaded: Store, shared_data: Path) -> None:
         assert got == expected and sum(got.values()) == len(rows)
     finally:
         loaded.drop([g.iri for g in loaded.graphs() if g.iri not in before])
+
+
+def test_services_in_scope(loaded: Store, shared_data: Path) -> None:
+    import csv as csvlib
+
+    path = shared_data / "aws/services-in-scope/aws_services_compliance_status_2021-10-10.csv"
+    with path.open(newline="") as f:
+        hipaa = {r["service_prefix"] for r in csvlib.DictReader(f) if r["HIPAA"] == "true"}
+    before = {g.iri for g in loaded.graphs()}
+    try:
+        [report] = import_crosswalks(loaded, [path], max_bytes=10**8)
+        rows = ask(loaded, "services", {"programme": "id:program/hipaa"})
+        assert isinstance(rows, Rows)
+        got = {str(r["service"]).rsplit("/aws-", 1)[1] for r in rows.dicts()}
+        assert got == hipaa and len(got) > 50
+        ec2 = ask(loaded, "services", {"service": "id:service/aws-ec2"})
+        assert isinstance(ec2, Rows) and "HIPAA" in {str(r["programmeLabel"])
+                                                      for r in ec2.dicts()}
+    finally:
+        loaded.drop([g.iri for g in loaded.graphs() if g.iri not in before])
+    empty = shared_data / "aws/services-in-scope/aws_services_compliance_status_2022-07-15.csv"
+    from graphsvc.importers.services import services_graph
+
+    warnings = services_graph(empty.read_bytes(), str(empty)).warnings
+    assert any("FedRAMP_Moderate" in w for w in warnings)  # the upstream scraper fault
+    with path.open(newline="") as f:
+        assert report.counts["services"] == sum(1 for _ in csvlib.DictReader(f))
+
+
+def test_automation_through_security_hub(loaded: Store, shared_data: Path) -> None:
+    import csv as csvlib
+
+    table = shared_data / "aws/securityhub/securityhub_control_to_nist80053r5.csv"
+    baseline = fedramp_moderate(shared_data)
+    with table.open(newline="") as f:
+        expected = {(normalise_id(r["nist_800_53_r5_control"]), rule)
+                    for r in csvlib.DictReader(f)
+                    for rule in r["aws_config_rules"].split()
+                    if normalise_id(r["nist_800_53_r5_control"]) in baseline}
+    before = {g.iri for g in loaded.graphs()}
+    try:
+        import_crosswalks(loaded, [table], max_bytes=10**8)
+        rows = ask(loaded, "automation", {})
+        assert isinstance(rows, Rows)
+        got = {(str(r["control"]), str(r["check"])) for r in rows.dicts()
+               if str(r["via"]) == "AWS Security Hub"}
+        assert got == expected and len(got) > 100
+    finally:
+        loaded.drop([g.iri for g in loaded.graphs() if g.iri not in before])

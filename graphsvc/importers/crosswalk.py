@@ -18,6 +18,7 @@ from graphsvc.importers.checks import is_securityhub_csv, prowler_graph, securit
 from graphsvc.importers.mappings import add_mapping
 from graphsvc.importers.oscal.model import Built
 from graphsvc.importers.safety import check_depth, load_yaml
+from graphsvc.importers.services import is_services_table, services_graph
 from graphsvc.importers.workbooks import workbook_graph
 from graphsvc.namespaces import GC, GRAPH, ID
 
@@ -130,6 +131,8 @@ def csv_graph(data: bytes, source: str) -> Built:
     header = [h.strip().lower().replace(" ", "_") for h in next(reader, [])]
     if is_securityhub_csv(header):
         return securityhub_graph(data, source)
+    if is_services_table(header):
+        return services_graph(data, source)
     built = Built(str(GRAPH[f"csv/{slug(Path(source).name)}"]))
     origin = built.node(ID[f"mapping-source/csv/{slug(Path(source).name)}"], GC.MappingSource,
                         title=Path(source).name)
