@@ -363,3 +363,22 @@ def test_automation_through_security_hub(loaded: Store, shared_data: Path) -> No
         assert got == expected and len(got) > 100
     finally:
         loaded.drop([g.iri for g in loaded.graphs() if g.iri not in before])
+
+
+@pytest.mark.parametrize("as_of", ["2026-06-01", "2026-12-20"])
+def test_attestations_covering_a_control(loaded: Store, as_of: str) -> None:
+    g = Graph().parse(DEMO_TTL)
+    day = date.fromisoformat(as_of)
+    expected = {}
+    for artifact in set(g.subjects(GC.coversControl, URIRef(
+            "https://w3id.org/graphsvc/id/fw/nist-sp-800-53-rev5/pe-3"))) | set(
+            g.subjects(GC.coversBaseline, None)):
+        start, end = g.value(artifact, GC.validFrom), g.value(artifact, GC.validUntil)
+        expected[str(artifact)] = start.toPython() <= day <= end.toPython()
+    ssp = json.loads(SSP.read_text())["system-security-plan"]
+    for auth in ssp["system-implementation"]["leveraged-authorizations"]:  # SSP: inherits pe-3
+        expected[f"https://w3id.org/graphsvc/id/oscal/{auth['uuid']}"] = (
+            date.fromisoformat(auth["date-authorized"]) <= day)
+    rows = ask(loaded, "coverage-of-control", {"as_of": as_of})
+    assert isinstance(rows, Rows)
+    assert {str(r["artifact"]): r["valid"].toPython() for r in rows.dicts()} == expected
