@@ -154,3 +154,16 @@ def test_misused_instance_data_is_inconsistent(ontology: Graph, tmp_path: Path) 
     misused.add((service, RDF.type, GC.CloudService))
     misused.add((URIRef("https://w3id.org/graphsvc/id/artifact/x"), GC.holder, service))
     assert not hermit_consistent(misused, tmp_path)
+
+
+def test_names_written_in_queries_match_the_ontology(ontology: Graph) -> None:
+    """Queries name relations, statuses and responsibilities in VALUES tables (a join on
+    a small table is far faster than a lookup); the names must be the ontology's."""
+    pairs = 0
+    for path in (ROOT / "queries").glob("*.rq"):
+        for term, name in re.findall(r'\(gc:(\w+) "([^"]+)"\)', path.read_text()):
+            iri = GC[term]
+            names = {str(ontology.value(iri, GC.identifier)), str(ontology.value(iri, RDFS.label))}
+            assert name in names, (path.name, term, name)
+            pairs += 1
+    assert pairs >= 20
