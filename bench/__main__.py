@@ -6,15 +6,12 @@ this one process run."""
 
 from __future__ import annotations
 
-import argparse
-import statistics
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 from rdflib import Dataset, URIRef
 
+from bench.common import arguments, median_ms
 from bench.data import baseline_iri, build
 from graphsvc.namespaces import ID
 from graphsvc.store import Rows, Store
@@ -22,17 +19,7 @@ from graphsvc.store.embedded import EmbeddedStore
 from graphsvc.store.remote import RemoteStore
 from graphsvc.store.server import oxigraph_server
 
-ROOT = Path(__file__).resolve().parent.parent
 QUERY = (Path(__file__).parent / "coverage.rq").read_text()
-
-
-def median_ms(run: Callable[[], object], repeats: int) -> tuple[float, object]:
-    times, result = [], None
-    for _ in range(repeats):
-        start = time.perf_counter()
-        result = run()
-        times.append((time.perf_counter() - start) * 1000)
-    return statistics.median(times), result
 
 
 def normalised(result: object) -> list[tuple[str, ...]]:
@@ -78,18 +65,14 @@ def bench_scale(scale: int, data: Path, workdir: Path, repeats: int) -> dict[str
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--scales", default="1,10,100")
-    parser.add_argument("--repeats", type=int, default=21)
-    parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
-    args = parser.parse_args()
+    args = arguments(__doc__, repeats=21, scales="1,10,100")
     header = (f"{'scale':>5} {'triples':>9} | {'load ms: embedded':>17} {'rdflib':>9} "
               f"{'remote':>9} | {'query p50 ms: embedded':>22} {'rdflib':>9} {'remote':>8} | "
               f"{'rdflib/emb':>10} {'remote/emb':>10}")
     print(header)
     print("-" * len(header))
     with tempfile.TemporaryDirectory() as tmp:
-        for scale in (int(s) for s in args.scales.split(",")):
+        for scale in args.scales:
             f = bench_scale(scale, args.data, Path(tmp), args.repeats)
             print(f"{scale:>4}x {int(f['triples']):>9} | {f['load embedded']:>17.0f} "
                   f"{f['load rdflib']:>9.0f} {f['load remote']:>9.0f} | "

@@ -3,17 +3,16 @@ of ../shared/data, on the embedded store in memory and on disk (median of runs).
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import tempfile
 import time
 from pathlib import Path
 
+from bench.common import arguments
+from graphsvc.importers.crosswalk import import_crosswalks
 from graphsvc.importers.oscal.document import read_oscal
-from graphsvc.importers.oscal.importer import import_crosswalks, import_oscal
+from graphsvc.importers.oscal.importer import import_oscal
 from graphsvc.store.embedded import EmbeddedStore
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def oscal_files(data: Path) -> list[Path]:
@@ -50,10 +49,7 @@ def run(label: str, files: list[Path], importer, repeats: int) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
-    parser.add_argument("--repeats", type=int, default=3)
-    args = parser.parse_args()
+    args = arguments(__doc__, repeats=3)
     run("OSCAL (all models)", oscal_files(args.data), import_oscal, args.repeats)
     run("CISO crosswalk YAML", crosswalk_files(args.data), import_crosswalks, args.repeats)
 

@@ -5,33 +5,27 @@ generated control sets added (10 per 1x, see bench/data.py)."""
 
 from __future__ import annotations
 
-import argparse
 import tempfile
 from datetime import date
 from pathlib import Path
 
 from rdflib import Dataset, URIRef
 
-from bench.__main__ import median_ms
+from bench.common import arguments, median_ms
 from bench.data import build
 from graphsvc.content import shipped_graphs
 from graphsvc.errors import BadInput
 from graphsvc.questions import ask, bind, load_questions
 from graphsvc.store.embedded import EmbeddedStore
 
-ROOT = Path(__file__).resolve().parent.parent
 TODAY = date(2026, 11, 29)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--scales", default="1,10")
-    parser.add_argument("--repeats", type=int, default=21)
-    parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
-    args = parser.parse_args()
+    args = arguments(__doc__, repeats=21, scales="1,10")
     print(f"{'question':<16} {'scale':>5} {'triples':>9} {'embedded p50 ms':>16} "
           f"{'rdflib p50 ms':>14} {'ratio':>7}")
-    for scale in (int(s) for s in args.scales.split(",")):
+    for scale in args.scales:
         graphs = dict(shipped_graphs(True, 10**9))
         if scale > 1:
             graphs.update({g: t for g, t in build(args.data, scale).items()

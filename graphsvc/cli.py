@@ -16,7 +16,9 @@ from graphsvc.content import init_store
 from graphsvc.crosswalks import derive_crosswalks
 from graphsvc.errors import BadInput, GraphsvcError
 from graphsvc.export import dumps, oscal_mapping_collection
-from graphsvc.importers.oscal.importer import ImportReport, import_crosswalks, import_oscal
+from graphsvc.importers.crosswalk import import_crosswalks
+from graphsvc.importers.model import ImportReport
+from graphsvc.importers.oscal.importer import import_oscal
 from graphsvc.importers.rdf import load_files
 from graphsvc.output import ROW_FORMATS, render
 from graphsvc.questions import ask, load_questions

@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from bench.imports import oscal_files
-from graphsvc.importers.oscal.importer import import_crosswalks, import_oscal
+from graphsvc.importers.crosswalk import import_crosswalks
+from graphsvc.importers.oscal.importer import import_oscal
 from graphsvc.store.embedded import EmbeddedStore
 
 

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from graphsvc.importers.oscal.importer import import_crosswalks, import_oscal
+from graphsvc.importers.crosswalk import import_crosswalks
+from graphsvc.importers.oscal.importer import import_oscal
 from graphsvc.store import Rows, Store
 from tests.helpers import catalog_control_ids
 

@@ -15,8 +15,9 @@ from click.testing import CliRunner
 from graphsvc.cli import main
 from graphsvc.errors import BadInput
 from graphsvc.identity import requirement_iri
+from graphsvc.importers.crosswalk import import_crosswalks
 from graphsvc.importers.mappings import RELATIONS
-from graphsvc.importers.oscal.importer import import_crosswalks, import_oscal
+from graphsvc.importers.oscal.importer import import_oscal
 from graphsvc.store import Rows, Store
 from tests.helpers import MAPPINGS_BY_RELATION
 

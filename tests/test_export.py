@@ -9,7 +9,8 @@ from pathlib import Path
 from rdflib import Graph
 
 from graphsvc.export import dumps, oscal_mapping_collection
-from graphsvc.importers.oscal.importer import import_crosswalks, import_oscal
+from graphsvc.importers.crosswalk import import_crosswalks
+from graphsvc.importers.oscal.importer import import_oscal
 from graphsvc.store import Rows, Store
 from tests.helpers import MAPPINGS_BY_RELATION
 

@@ -15,7 +15,7 @@ from rdflib import RDF, Graph, URIRef
 
 from graphsvc.errors import BadInput
 from graphsvc.identity import normalise_id
-from graphsvc.importers.oscal.importer import import_crosswalks
+from graphsvc.importers.crosswalk import import_crosswalks
 from graphsvc.importers.rdf import load_files
 from graphsvc.namespaces import GC
 from graphsvc.questions import ask, load_questions, parse_question

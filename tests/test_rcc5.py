@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from graphsvc.crosswalks import NAMES, compose, composition_table, derive_crosswalks
-from graphsvc.importers.oscal.importer import import_crosswalks
+from graphsvc.importers.crosswalk import import_crosswalks
 from graphsvc.store import Rows, Store
 
 

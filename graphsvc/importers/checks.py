@@ -23,8 +23,8 @@ from rdflib import URIRef
 
 from graphsvc.errors import BadInput
 from graphsvc.identity import framework_iri, match_framework, requirement_iri, slug
-from graphsvc.importers.mappings import add_mapping
-from graphsvc.importers.oscal.model import Built
+from graphsvc.importers.mappings import add_mapping, mapping_source
+from graphsvc.importers.model import Built
 from graphsvc.namespaces import GC, GRAPH, ID
 
 SECURITYHUB_COLUMNS = ("securityhub_control_id", "nist_800_53_r5_control")
@@ -40,9 +40,7 @@ def securityhub_graph(data: bytes, source: str) -> Built:
     reader = csv.DictReader(io.StringIO(data.decode("utf-8-sig")))
     name = slug(Path(source).name)
     built = Built(str(GRAPH[f"checks/{name}"]))
-    origin = built.node(ID[f"mapping-source/csv/{name}"], GC.MappingSource,
-                        title=Path(source).name)
-    built.counts["mapping sources"] += 1
+    origin = mapping_source(built, "csv", name, Path(source).name)
     rules: set[str] = set()
     for row in reader:
         where = f"{source}, line {reader.line_num}"

@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -15,12 +16,13 @@ from rdflib import URIRef
 from graphsvc.errors import BadInput
 from graphsvc.identity import framework_iri, match_framework, requirement_iri, slug
 from graphsvc.importers.checks import is_securityhub_csv, prowler_graph, securityhub_graph
-from graphsvc.importers.mappings import add_mapping
-from graphsvc.importers.oscal.model import Built
-from graphsvc.importers.safety import check_depth, load_yaml
+from graphsvc.importers.mappings import add_mapping, mapping_source
+from graphsvc.importers.model import Built, ImportReport, finish
+from graphsvc.importers.safety import load_yaml, read_limited
 from graphsvc.importers.services import is_services_table, services_graph
 from graphsvc.importers.workbooks import workbook_graph
 from graphsvc.namespaces import GC, GRAPH, ID
+from graphsvc.store import Store, Triple
 
 FORMATS = ("ciso-yaml", "csv", "prowler-json", "xlsx")
 IR8477_COLUMNS = ("source_framework", "source_id", "target_framework", "target_id",
@@ -57,9 +59,26 @@ def crosswalk_graph(data: bytes, *, source: str, fmt: str) -> Built:
     raise BadInput(f"unknown crosswalk format {fmt!r}; known: {', '.join(FORMATS)}")
 
 
+def import_crosswalks(store: Store, paths: Iterable[Path], *, max_bytes: int,
+                      fmt: str | None = None,
+                      progress: Callable[[ImportReport], None] = lambda _: None,
+                      ) -> list[ImportReport]:
+    """Import crosswalk tables (any format of FORMATS) in one transaction."""
+    graphs: dict[str, list[Triple]] = {}
+    reports = []
+    for path in paths:
+        data = read_limited(path, max_bytes)
+        kind = format_of(path, fmt)
+        built = crosswalk_graph(data, source=str(path), fmt=kind)
+        report, graphs[built.graph] = finish(built, kind, str(path), data)
+        reports.append(report)
+        progress(report)
+    store.write(graphs, replace=True)
+    return reports
+
+
 def ciso_graph(data: bytes, source: str) -> Built:
     library = load_yaml(data, source)
-    check_depth(library, source)
     objects = library.get("objects") if isinstance(library, dict) else None
     if not isinstance(objects, dict):
         raise BadInput("not a CISO Assistant library: no 'objects'", where=f"{source}, /objects")
@@ -108,10 +127,8 @@ def _ciso_framework(built: Built, framework: dict[str, Any], source: str) -> Non
 
 def _ciso_mapping_set(built: Built, mapping_set: dict[str, Any], where: str) -> None:
     set_ref = slug(str(mapping_set.get("ref_id") or mapping_set.get("urn") or "set"))
-    origin = built.node(ID[f"mapping-source/ciso/{set_ref}"], GC.MappingSource,
-                        title=mapping_set.get("name"), identifier=set_ref)
+    origin = mapping_source(built, "ciso", set_ref, mapping_set.get("name"), set_ref)
     built.add(origin, GC.description, mapping_set.get("description"))
-    built.counts["mapping sources"] += 1
     for j, row in enumerate(mapping_set.get("requirement_mappings") or []):
         at = f"{where}/requirement_mappings/{j}"
         add_mapping(built, ID[f"mapping/ciso/{set_ref}/{j}"],
@@ -134,9 +151,7 @@ def csv_graph(data: bytes, source: str) -> Built:
     if is_services_table(header):
         return services_graph(data, source)
     built = Built(str(GRAPH[f"csv/{slug(Path(source).name)}"]))
-    origin = built.node(ID[f"mapping-source/csv/{slug(Path(source).name)}"], GC.MappingSource,
-                        title=Path(source).name)
-    built.counts["mapping sources"] += 1
+    origin = mapping_source(built, "csv", slug(Path(source).name), Path(source).name)
     if all(c in header for c in TRESTLE_COLUMNS):
         _trestle_rows(built, reader, header, origin, source)
     elif all(c in header for c in IR8477_COLUMNS):

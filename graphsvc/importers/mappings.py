@@ -10,8 +10,8 @@ from __future__ import annotations
 from rdflib import RDF, URIRef
 
 from graphsvc.errors import BadInput
-from graphsvc.importers.oscal.model import Built
-from graphsvc.namespaces import GC
+from graphsvc.importers.model import Built
+from graphsvc.namespaces import GC, ID
 
 RELATIONS: dict[str, URIRef] = {
     # NIST IR 8477 / OSCAL 1.2
@@ -36,6 +36,16 @@ def relation(value: object, where: str) -> URIRef:
     except KeyError:
         known = ", ".join(sorted(k for k in RELATIONS if k))
         raise BadInput(f"unknown relationship {value!r}; known: {known}", where=where) from None
+
+
+def mapping_source(built: Built, kind: str, name: str, title: str | None,
+                   identifier: str | None = None) -> URIRef:
+    """The node of a published crosswalk (id/mapping-source/{kind}/{name}) that the
+    mappings of an import name as their source."""
+    node = built.node(ID[f"mapping-source/{kind}/{name}"], GC.MappingSource, title=title,
+                      identifier=identifier)
+    built.counts["mapping sources"] += 1
+    return node
 
 
 def add_mapping(built: Built, mapping: URIRef, *, sources: list[URIRef], targets: list[URIRef],

@@ -55,19 +55,21 @@ _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: 7x fast
 
 
 def load_yaml(data: bytes, source: str) -> Any:
-    """Safe YAML without aliases: an alias bomb expands to billions of nodes. The event
-    stream is checked first (cheap), then the document is loaded."""
+    """Safe YAML without aliases (an alias bomb expands to billions of nodes) and no
+    deeper than MAX_DEPTH. The event stream is checked first (cheap), then loaded."""
     try:
         for event in yaml.parse(data, Loader=_YAML_LOADER):
             if isinstance(event, yaml.AliasEvent):
                 mark = event.start_mark
                 raise BadInput("YAML aliases are not accepted",
                                where=f"{source}, line {mark.line + 1}, column {mark.column + 1}")
-        return yaml.load(data, Loader=_YAML_LOADER)
+        tree = yaml.load(data, Loader=_YAML_LOADER)  # a safe loader: no Python objects
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{source}, line {mark.line + 1}, column {mark.column + 1}" if mark else source
         raise BadInput(f"not valid YAML: {getattr(exc, 'problem', exc)}", where=where) from exc
+    check_depth(tree, source)
+    return tree
 
 
 def check_depth(tree: Any, source: str, limit: int = MAX_DEPTH) -> None:

@@ -17,7 +17,7 @@ from rdflib import RDF, RDFS, Literal, URIRef
 
 from graphsvc.errors import BadInput
 from graphsvc.identity import slug
-from graphsvc.importers.oscal.model import Built
+from graphsvc.importers.model import Built
 from graphsvc.namespaces import GC, GRAPH, ID
 
 # column -> programmes of ours it stands for (kind and label for the ones the provider

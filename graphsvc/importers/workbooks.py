@@ -29,8 +29,8 @@ from rdflib import URIRef
 
 from graphsvc.errors import BadInput
 from graphsvc.identity import framework_iri, match_framework, requirement_iri, slug
-from graphsvc.importers.mappings import add_mapping
-from graphsvc.importers.oscal.model import Built
+from graphsvc.importers.mappings import add_mapping, mapping_source
+from graphsvc.importers.model import Built
 from graphsvc.namespaces import GC, GRAPH, ID
 
 MAX_UNCOMPRESSED = 512 * 1024 * 1024
@@ -45,9 +45,7 @@ def workbook_graph(data: bytes, source: str) -> Built:
     sheets = set(workbook.sheetnames)
     name = slug(Path(source).name)
     built = Built(str(GRAPH[f"workbook/{name}"]))
-    origin = built.node(ID[f"mapping-source/workbook/{name}"], GC.MappingSource,
-                        title=Path(source).name)
-    built.counts["mapping sources"] += 1
+    origin = mapping_source(built, "workbook", name, Path(source).name)
     context = _Context(built, origin, name, source)
     if "CSF 2.0" in sheets:
         _csf2_references(context, workbook["CSF 2.0"])

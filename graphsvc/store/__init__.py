@@ -83,9 +83,15 @@ class Store(ABC):
     def write(self, graphs: Mapping[str, Iterable[Triple]], *, replace: bool = False) -> None:
         """Add triples to (or, with ``replace``, replace) named graphs: all or nothing."""
 
-    @abstractmethod
     def drop(self, graphs: Iterable[str]) -> None:
         """Remove named graphs in one transaction; unknown graphs are ignored."""
+        update = " ;\n".join(f"DROP SILENT GRAPH <{check_iri(g, 'graph')}>" for g in graphs)
+        if update:
+            self._update(update)
+
+    @abstractmethod
+    def _update(self, update: str) -> None:
+        """Run one SPARQL Update (our own text, with checked IRIs only) as a transaction."""
 
     def graphs(self) -> list[GraphInfo]:
         """The named graphs with their triple counts."""

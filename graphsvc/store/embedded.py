@@ -53,12 +53,11 @@ class EmbeddedStore(Store):
     def query(self, sparql: str, bindings: Mapping[str, Term] | None = None) -> QueryResult:
         info = check_query(sparql)
         substitutions = None
-        if bindings:
-            check_bindings(bindings)
         if bindings and (info.form != "SelectQuery" or set(bindings) <= info.projection):
+            check_bindings(bindings)
             substitutions = {ox.Variable(k): to_ox(v) for k, v in bindings.items()}
         elif bindings:  # Oxigraph substitutes only variables a SELECT returns
-            sparql = bind_values(sparql, bindings)
+            sparql = bind_values(sparql, bindings)  # checks the bindings itself
         try:
             result = self._store.query(
                 sparql, use_default_graph_as_union=True, substitutions=substitutions
@@ -96,24 +95,19 @@ class EmbeddedStore(Store):
             raise StoreError(f"write failed, nothing was changed: {exc}") from exc
         try:
             if moves:
-                self._store.update(move_update(moves, replace=True))
+                self._update(move_update(moves, replace=True))
         except (OSError, ValueError, TypeError) as exc:
-            self._drop(t for t in targets if t not in existing)
+            self.drop(t for t in targets if t not in existing)
             raise StoreError(f"write failed, nothing was changed: {exc}") from exc
         finally:
-            self._drop(moves)
+            self.drop(moves)
 
-    def drop(self, graphs: Iterable[str]) -> None:
-        self._drop(str(check_iri(g, "graph")) for g in graphs)
-
-    def _drop(self, graphs: Iterable[str]) -> None:
-        update = " ;\n".join(f"DROP SILENT GRAPH <{g}>" for g in graphs)
-        if update:
-            self._store.update(update)
+    def _update(self, update: str) -> None:
+        self._store.update(update)
 
     def _drop_leftover_staging(self) -> None:
         """A process killed mid-load may leave a staging graph; it was never visible."""
-        self._drop(str(g.value) for g in self._store.named_graphs() if is_staging(g.value))
+        self.drop(str(g.value) for g in self._store.named_graphs() if is_staging(g.value))
 
     def close(self) -> None:
         if self.path is not None and not self.read_only:

@@ -114,11 +114,6 @@ class RemoteStore(Store):
         names = {str(row[0]) for row in result}
         return {t for t in targets if t in names}
 
-    def drop(self, graphs: Iterable[str]) -> None:
-        update = " ;\n".join(f"DROP SILENT GRAPH <{check_iri(g, 'graph')}>" for g in graphs)
-        if update:
-            self._update(update)
-
     def _client(self, url: str) -> SPARQLWrapper:
         client = SPARQLWrapper(url)
         client.setTimeout(int(self.timeout_s))

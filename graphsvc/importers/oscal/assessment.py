@@ -9,8 +9,8 @@ from typing import Any
 from rdflib import XSD, Literal, URIRef
 
 from graphsvc.identity import match_framework, requirement_iri
+from graphsvc.importers.model import Built
 from graphsvc.importers.oscal.document import OscalDocument, many, one, required, text
-from graphsvc.importers.oscal.model import Built
 from graphsvc.namespaces import GC, GRAPH
 
 DEFAULT_FRAMEWORK = "nist-sp-800-53-rev5"
@@ -56,7 +56,7 @@ def _finding(built: Built, result: URIRef, fw: str, finding: dict[str, Any]) -> 
     node = built.node(built.uuid_node(finding["uuid"], "finding"), GC.Finding,
                       title=text(finding, "title"))
     built.add(node, GC.partOfAssessment, result)
-    target = one(finding, "target") or one(finding, "targets")  # XML: one <target>
+    target = one(finding, "target")
     objective = str(target.get("target-id", ""))
     built.add(node, GC.objectiveId, objective)
     control = control_of_objective(objective)

@@ -16,6 +16,7 @@ from graphsvc.identity import (
     parameter_iri,
     requirement_iri,
 )
+from graphsvc.importers.model import Built
 from graphsvc.importers.oscal.document import (
     OscalDocument,
     many,
@@ -25,7 +26,6 @@ from graphsvc.importers.oscal.document import (
     text,
     value_text,
 )
-from graphsvc.importers.oscal.model import Built
 from graphsvc.namespaces import GC, GRAPH
 
 

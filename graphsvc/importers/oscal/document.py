@@ -35,15 +35,13 @@ GROUP_AS = {
     "responsible-party": "responsible-parties", "party": "parties", "role": "roles",
     "location": "locations", "resource": "resources", "rlink": "rlinks", "value": "values",
     "map": "maps", "mapping": "mappings",
-    # control-implementation is one object in an SSP but a list in a component
-    # definition, so it keeps its name; the mappers read both names.
     "user": "users", "inventory-item": "inventory-items", "information-type": "information-types",
     "guideline": "guidelines", "constraint": "constraints", "test": "tests",
     "capability": "capabilities", "document-id": "document-ids", "role-id": "role-ids",
     "email-address": "email-addresses", "telephone-number": "telephone-numbers",
     "address": "addresses", "addr-line": "addr-lines", "member-of-organization":
     "member-of-organizations", "location-uuid": "location-uuids", "hash": "hashes",
-    "citation": "citation", "source": "sources", "target": "targets",
+    "citation": "citation",
     "result": "results", "finding": "findings", "observation": "observations",
     "risk": "risks", "control-selection": "control-selections",
     "include-control": "include-controls", "control-objective-selection":
@@ -51,6 +49,13 @@ GROUP_AS = {
     "related-observation": "related-observations", "associated-risk": "associated-risks",
     "subject": "subjects", "task": "tasks", "origin": "origins", "actor": "actors",
     "facet": "facets", "characterization": "characterizations", "method": "methods",
+}
+# Elements whose JSON name depends on the parent: a list in one model, one object in
+# another (a finding has one <target>, a map many; an SSP has one
+# <control-implementation>, a component definition's component many).
+GROUP_AS_IN = {
+    ("map", "source"): "sources", ("map", "target"): "targets",
+    ("component", "control-implementation"): "control-implementations",
 }
 BLOCK_MARKUP = {"p", "ul", "ol", "li", "h1", "h2", "h3", "h4", "h5", "h6", "pre", "table",
                 "tr", "td", "th", "blockquote"}
@@ -83,7 +88,6 @@ def read_oscal(data: bytes, *, source: str, expect: str | None = None) -> OscalD
         check_depth(tree, source)
     else:
         tree = load_yaml(data, source)
-        check_depth(tree, source)
     if not isinstance(tree, dict) or len(tree) != 1 or next(iter(tree)) not in MODELS:
         found = ", ".join(map(str, tree)) if isinstance(tree, dict) else type(tree).__name__
         raise BadInput(f"not an OSCAL document: expected one of {', '.join(MODELS)} at the "
@@ -119,7 +123,8 @@ def _convert(element: ET.Element, depth: int, source: str) -> Any:
     for child in children:
         tag = _local(child.tag)
         if tag not in MARKUP:
-            node.setdefault(GROUP_AS.get(tag, tag), []).append(_convert(child, depth + 1, source))
+            name = GROUP_AS_IN.get((_local(element.tag), tag)) or GROUP_AS.get(tag, tag)
+            node.setdefault(name, []).append(_convert(child, depth + 1, source))
     return node
 
 

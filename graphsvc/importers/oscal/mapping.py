@@ -9,8 +9,8 @@ from urllib.parse import unquote
 from graphsvc.errors import BadInput
 from graphsvc.identity import match_framework, requirement_iri
 from graphsvc.importers.mappings import add_mapping
+from graphsvc.importers.model import Built
 from graphsvc.importers.oscal.document import OscalDocument, many, one, required, text
-from graphsvc.importers.oscal.model import Built
 from graphsvc.namespaces import GC, GRAPH, ID
 
 

@@ -26,8 +26,8 @@ from graphsvc.identity import (
     profile_iri,
     requirement_iri,
 )
+from graphsvc.importers.model import Built
 from graphsvc.importers.oscal.document import OscalDocument, many, one, required, text, value_text
-from graphsvc.importers.oscal.model import Built
 from graphsvc.namespaces import GC, GRAPH
 from graphsvc.store import Rows, Store
 

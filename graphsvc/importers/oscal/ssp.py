@@ -23,8 +23,8 @@ from graphsvc.identity import (
     parameter_iri,
     requirement_iri,
 )
+from graphsvc.importers.model import Built
 from graphsvc.importers.oscal.document import OscalDocument, many, one, prop, required, text
-from graphsvc.importers.oscal.model import Built
 from graphsvc.namespaces import GC, GRAPH, ID
 from graphsvc.store import Store
 
@@ -92,8 +92,7 @@ def component_definition_graph(doc: OscalDocument, framework: str | None = None)
     for component in many(root, "components"):
         node = _component(built, definition, component)
         built.add(node, GC.definedIn, definition)
-        for ci in [*many(component, "control-implementations"),
-                   *many(component, "control-implementation")]:
+        for ci in many(component, "control-implementations"):
             fw = framework or _framework_of_source(doc, ci)
             for requirement in many(ci, "implemented-requirements"):
                 impl = _implemented_requirement(built, None, fw, requirement)

@@ -1,4 +1,5 @@
-"""What an OSCAL mapper produces: the triples of one named graph and a summary."""
+"""What every importer produces: the triples of one named graph, a summary, and the
+report of an import once the graph has its provenance."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from dataclasses import dataclass, field
 from rdflib import Literal, URIRef
 from rdflib.namespace import RDF, RDFS
 
+from graphsvc.importers.rdf import provenance
 from graphsvc.namespaces import GC, ID
 from graphsvc.store import Term, Triple
 
@@ -46,3 +48,22 @@ class Built:
         self.add(iri, GC.identifier, identifier)
         self.add(iri, GC.title, title)
         return iri
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    source: str
+    model: str
+    graph: str
+    triples: int
+    counts: Counter[str]
+    warnings: tuple[str, ...] = ()
+
+
+def finish(built: Built, model: str, source: str, data: bytes
+           ) -> tuple[ImportReport, list[Triple]]:
+    """The graph's triples with the provenance of its source, and the import report."""
+    triples = built.triples + provenance(built.graph, source, data)
+    report = ImportReport(source, model, built.graph, len(set(triples)), built.counts,
+                          tuple(built.warnings))
+    return report, triples

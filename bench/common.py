@@ -1,0 +1,35 @@
+"""What the benchmarks share: their command-line arguments and the timing."""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def arguments(description: str | None, *, repeats: int, scales: str | None = None
+              ) -> argparse.Namespace:
+    """--data (../shared/data), --repeats and, for scaled benchmarks, --scales 1,10,..."""
+    parser = argparse.ArgumentParser(description=description)
+    if scales is not None:
+        parser.add_argument("--scales", default=scales)
+    parser.add_argument("--repeats", type=int, default=repeats)
+    parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
+    args = parser.parse_args()
+    if scales is not None:
+        args.scales = [int(s) for s in args.scales.split(",")]
+    return args
+
+
+def median_ms(run: Callable[[], object], repeats: int) -> tuple[float, object]:
+    """Median wall time of ``repeats`` runs in ms, and the last result."""
+    times, result = [], None
+    for _ in range(repeats):
+        start = time.perf_counter()
+        result = run()
+        times.append((time.perf_counter() - start) * 1000)
+    return statistics.median(times), result
