@@ -142,12 +142,24 @@ def from_ox(term: object) -> Term | None:
     if term is None:
         return None
     if isinstance(term, ox.NamedNode):
-        return URIRef(term.value)
+        return _uri_ref(term.value)
     if isinstance(term, ox.BlankNode):
         return BNode(term.value)
     if isinstance(term, ox.Literal):
-        if term.language:
-            return Literal(term.value, lang=term.language)
-        datatype = term.datatype.value
-        return Literal(term.value, datatype=None if datatype == _XSD_STRING else URIRef(datatype))
+        return _literal(term.value, term.language, term.datatype.value)
     raise BadInput(f"RDF-star terms are not supported: {term}")
+
+
+# Building rdflib terms is most of the cost of a query answer (IRI checks, casting
+# literals to Python values); answers repeat the same terms, and rdflib terms are
+# immutable, so they are made once.
+@lru_cache(maxsize=200_000)
+def _uri_ref(iri: str) -> URIRef:
+    return URIRef(iri)
+
+
+@lru_cache(maxsize=200_000)
+def _literal(value: str, language: str | None, datatype: str) -> Literal:
+    if language:
+        return Literal(value, lang=language)
+    return Literal(value, datatype=None if datatype == _XSD_STRING else _uri_ref(datatype))
