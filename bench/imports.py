@@ -1,5 +1,6 @@
 """``python -m bench.imports``: time to import every OSCAL file and every crosswalk file
-of ../shared/data, on the embedded store in memory and on disk (median of runs)."""
+of ../shared/data, on the embedded store in memory and on disk (median of runs), and to
+derive the transitive crosswalks over those crosswalks (compose, then write)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import time
 from pathlib import Path
 
 from bench.common import arguments
+from graphsvc.crosswalks import DERIVED_GRAPH, derive
 from graphsvc.importers.crosswalk import import_crosswalks
 from graphsvc.importers.oscal.document import read_oscal
 from graphsvc.importers.oscal.importer import import_oscal
@@ -48,10 +50,32 @@ def run(label: str, files: list[Path], importer, repeats: int) -> None:
               f"median {statistics.median(times):6.2f} s", flush=True)
 
 
+def run_derive(files: list[Path], repeats: int) -> None:
+    for where in ("memory", "disk"):
+        with tempfile.TemporaryDirectory() as tmp:
+            store = EmbeddedStore(None if where == "memory" else Path(tmp) / "store")
+            import_crosswalks(store, files, max_bytes=10**9)
+            compose, write = [], []
+            for _ in range(repeats):
+                start = time.perf_counter()
+                triples, counts = derive(store)
+                compose.append(time.perf_counter() - start)
+                store.drop([DERIVED_GRAPH])
+                start = time.perf_counter()
+                store.write({DERIVED_GRAPH: triples})
+                write.append(time.perf_counter() - start)
+            store.close()
+        print(f"derive crosswalks ({counts['derived mappings']} mappings, "
+              f"{len(triples)} triples) {where:<6} compose median "
+              f"{statistics.median(compose):5.2f} s, write {statistics.median(write):5.2f} s",
+              flush=True)
+
+
 def main() -> None:
     args = arguments(__doc__, repeats=3)
     run("OSCAL (all models)", oscal_files(args.data), import_oscal, args.repeats)
     run("CISO crosswalk YAML", crosswalk_files(args.data), import_crosswalks, args.repeats)
+    run_derive(crosswalk_files(args.data), args.repeats)
 
 
 if __name__ == "__main__":

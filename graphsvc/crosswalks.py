@@ -13,7 +13,6 @@ from __future__ import annotations
 import csv
 import hashlib
 from collections import Counter, defaultdict
-from dataclasses import dataclass
 from functools import lru_cache
 from urllib.parse import unquote
 
@@ -56,63 +55,60 @@ def compose(first: str, second: str) -> frozenset[str]:
     return composition_table()[(first, second)]
 
 
-@dataclass(frozen=True)
-class Edge:
-    target: URIRef
-    relation: str  # read from the source's side
-    mapping: URIRef
-
-
 _FW_PREFIX = str(ID["fw/"])
 
 
 @lru_cache(maxsize=100_000)
-def framework_of(requirement: URIRef) -> str:
+def framework_of(requirement: str) -> str:
     """The framework slug in id/fw/{framework}/{id}; '' for other IRIs."""
-    text = str(requirement)
-    if not text.startswith(_FW_PREFIX):
+    if not requirement.startswith(_FW_PREFIX):
         return ""
-    return unquote(text[len(_FW_PREFIX):].split("/", 1)[0])
+    return unquote(requirement[len(_FW_PREFIX):].split("/", 1)[0])
 
 
 def derive(store: Store) -> tuple[list[Triple], Counter[str]]:
-    """Triples of the derived mappings for every two-step path between frameworks."""
+    """Triples of the derived mappings for every two-step path between frameworks.
+
+    Works on IRI strings (hashing and comparing rdflib terms was half the time)."""
     rows = store.query(STATED)
     assert isinstance(rows, Rows)
-    edges: dict[URIRef, set[Edge]] = defaultdict(set)
+    # requirement -> {(other requirement, relation read from this side, mapping)}
+    edges: dict[str, set[tuple[str, str, str]]] = defaultdict(set)
     for m, s, t, relation in rows:
         name = NAME_OF.get(relation)
         if name is None or s == t:
             continue
-        edges[s].add(Edge(t, name, m))
-        edges[t].add(Edge(s, INVERSE[name], m))  # a mapping reads both ways
+        edges[str(s)].add((str(t), name, str(m)))
+        edges[str(t)].add((str(s), INVERSE[name], str(m)))  # a mapping reads both ways
+    informative = {pair: possible for pair, possible in composition_table().items()
+                   if len(possible) < len(NAMES)}
     triples: list[Triple] = []
     counts: Counter[str] = Counter()
     for a, out in edges.items():
         fa = framework_of(a)
-        for first in out:
-            fb = framework_of(first.target)
-            for second in edges.get(first.target, ()):
-                c = second.target
+        for b, r1, m1 in out:
+            fb = framework_of(b)
+            for c, r2, m2 in edges[b]:
                 if c == a or framework_of(c) in (fa, fb):
                     continue
-                possible = compose(first.relation, second.relation)
                 counts["paths"] += 1
-                if len(possible) == len(NAMES):
+                possible = informative.get((r1, r2))
+                if possible is None:
                     counts["uninformative"] += 1
                     continue
-                triples += _derived(a, c, possible, first.mapping, second.mapping)
+                triples += _derived(a, c, possible, m1, m2)
                 counts["derived mappings"] += 1
     return triples, counts
 
 
-def _derived(a: URIRef, c: URIRef, possible: frozenset[str], m1: URIRef, m2: URIRef
-             ) -> list[Triple]:
+def _derived(a: str, c: str, possible: frozenset[str], m1: str, m2: str) -> list[Triple]:
     key = hashlib.sha1(f"{a} {c} {m1} {m2}".encode()).hexdigest()[:20]
     node = ID[f"derived-mapping/{key}"]
-    out: list[Triple] = [(node, RDF.type, GC.DerivedMapping), (node, GC.sourceRequirement, a),
-                         (node, GC.targetRequirement, c), (node, GC.viaMapping, m1),
-                         (node, GC.viaMapping, m2), (node, GC.pathLength, Literal(2))]
+    out: list[Triple] = [(node, RDF.type, GC.DerivedMapping),
+                         (node, GC.sourceRequirement, URIRef(a)),
+                         (node, GC.targetRequirement, URIRef(c)),
+                         (node, GC.viaMapping, URIRef(m1)), (node, GC.viaMapping, URIRef(m2)),
+                         (node, GC.pathLength, Literal(2))]
     out += [(node, GC.possibleRelation, RELATION_OF[name]) for name in sorted(possible)]
     return out
 

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from graphsvc.crosswalks import NAMES, compose, composition_table, derive_crosswalks
 from graphsvc.importers.crosswalk import import_crosswalks
+from graphsvc.questions import ask
 from graphsvc.store import Rows, Store
 
 
@@ -77,3 +78,20 @@ def test_derived_crosswalks_are_sound(store: Store, tmp_path: Path) -> None:
         allowed = {names[p.rsplit("#", 1)[1]] for p in str(possible).split()}
         assert relation(truth[key_a], truth[key_c]) in allowed
         assert len(allowed) < len(NAMES)
+    # the crosswalk question shows them, with the middle requirement and the sources
+    answer = ask(store, "crosswalk", {"requirement": "id:fw/fa/0"})
+    assert isinstance(answer, Rows)
+    derived = [r for r in answer.dicts() if r["derived"].toPython()]
+    expected = {(f"fc:{k}", f"fb:{j}") for j in range(6) for k in range(6)
+                if len(composition_table()[(relation(truth["fa:0"], truth[f"fb:{j}"]),
+                                            relation(truth[f"fb:{j}"], truth[f"fc:{k}"]))])
+                < len(NAMES)}
+    got = {("fc:" + str(r["other"]).rsplit("/", 1)[1], "fb:" + str(r["via"]).rsplit("/", 1)[1])
+           for r in derived}
+    assert got == expected and len(derived) == len(expected)
+    for r in derived:
+        true = relation(truth["fa:0"], truth["fc:" + str(r["other"]).rsplit("/", 1)[1]])
+        assert true in str(r["relation"]).split("|")
+        assert str(r["source"]) == "truth.csv"
+    stated = [r for r in answer.dicts() if not r["derived"].toPython()]
+    assert len(stated) == 6  # fa:0 -> each fb:j

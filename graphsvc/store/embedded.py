@@ -22,7 +22,7 @@ from graphsvc.store import (
     move_update,
     plan_write,
 )
-from graphsvc.store.bindings import bind_values, check_bindings
+from graphsvc.store.bindings import bind_values
 from graphsvc.store.guard import check_query
 
 _XSD_STRING = str(XSD.string)
@@ -51,17 +51,11 @@ class EmbeddedStore(Store):
             self._drop_leftover_staging()
 
     def query(self, sparql: str, bindings: Mapping[str, Term] | None = None) -> QueryResult:
-        info = check_query(sparql)
-        substitutions = None
-        if bindings and (info.form != "SelectQuery" or set(bindings) <= info.projection):
-            check_bindings(bindings)
-            substitutions = {ox.Variable(k): to_ox(v) for k, v in bindings.items()}
-        elif bindings:  # Oxigraph substitutes only variables a SELECT returns
-            sparql = bind_values(sparql, bindings)  # checks the bindings itself
+        check_query(sparql)
+        if bindings:  # written in as constants: the planner uses them, substitutions not
+            sparql = bind_values(sparql, bindings)
         try:
-            result = self._store.query(
-                sparql, use_default_graph_as_union=True, substitutions=substitutions
-            )
+            result = self._store.query(sparql, use_default_graph_as_union=True)
         except SyntaxError as exc:
             raise BadInput(f"invalid SPARQL query: {exc}") from exc
         except OSError as exc:
