@@ -11,7 +11,8 @@
     #+ tags: [coverage]
 
 Parameters are checked and turned into RDF terms here, then bound by the store
-(substitution or VALUES), never written into the query text by us. The CLI, the
+(:func:`graphsvc.store.bindings.bind_values`: a VALUES block plus the terms written by
+rdflib in the variables' places), never the caller's text spliced into a query. The CLI, the
 HTTP API and the pages all run questions through :func:`ask`.
 """
 

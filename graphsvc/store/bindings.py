@@ -1,9 +1,10 @@
 """Giving query variables values before evaluation, the same way on every backend.
 
-A remote endpoint has no substitution API, and Oxigraph's substitutions (much faster)
-need the variable in a SELECT's projection; otherwise a VALUES block goes at the start
-of the top-level WHERE group. The values are RDF terms written by rdflib from
-checked terms, never text of the caller's.
+A remote endpoint has no substitution API, and Oxigraph's substitutions are not seen
+by its planner (the coverage question took 2 s instead of 17 ms at 100x), so both
+backends get the same rewritten text: a VALUES block at the start of the top-level
+WHERE group and the constants in the patterns. The values are RDF terms written by
+rdflib from checked terms, never text of the caller's.
 """
 
 from __future__ import annotations
