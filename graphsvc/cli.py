@@ -6,6 +6,7 @@ import json
 import sys
 from collections import Counter
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 
 import click
@@ -20,9 +21,12 @@ from graphsvc.importers.crosswalk import import_crosswalks
 from graphsvc.importers.model import ImportReport
 from graphsvc.importers.oscal.importer import import_oscal
 from graphsvc.importers.rdf import load_files
+from graphsvc.importers.safety import read_limited
 from graphsvc.output import ROW_FORMATS, render
 from graphsvc.questions import ask, load_questions
 from graphsvc.store import Store, open_store
+from graphsvc.validation import ENGINES, validate
+from graphsvc.validation_output import REPORT_FORMATS, render_report
 
 
 class _Group(click.Group):
@@ -227,6 +231,46 @@ def ask_cmd(ctx: click.Context, name: str, params: tuple[str, ...], fmt: str) ->
     with _store(ctx, read_only=True) as store:
         output = render(ask(store, name, given), fmt)
     click.echo(output, nl=not output.endswith("\n"))
+
+
+@main.command("validate")
+@click.argument("file", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--graph", help="Validate the control set in this named graph of the store.")
+@click.option("--baseline", help="Baseline: slug (fedramp-rev5-high), id:baseline/... or IRI "
+                                 "(default: the one the control set targets).")
+@click.option("--as-of", "as_of", help="Day on which attestations and agreements must be "
+                                       "valid (YYYY-MM-DD, default today).")
+@click.option("--review-months", type=int, default=12, show_default=True,
+              help="Review cadence of implementations.")
+@click.option("--format", "fmt", type=click.Choice(REPORT_FORMATS), default="text",
+              show_default=True)
+@click.option("--engine", type=click.Choice(list(ENGINES)), default="fast", show_default=True,
+              help="fast (Oxigraph, all focus nodes at once) or pyshacl (the reference).")
+@click.option("-o", "--output", type=click.File("w"), default="-", show_default=True)
+@click.pass_context
+def validate_cmd(ctx: click.Context, file: Path | None, graph: str | None,
+                 baseline: str | None, as_of: str | None, review_months: int, fmt: str,
+                 engine: str, output) -> None:
+    """Check a control set (OSCAL SSP as JSON/YAML/XML, Turtle, JSON-LD) against the
+    shapes of shapes/: completeness against the baseline (inheritance and as-of
+    included), well-formed statements, shared-responsibility rules, legal agreements,
+    the risk programme. Nothing is written to the store.
+
+    Exit 0: no violations (warnings allowed); 1: violations; 2: bad input.
+    """
+    day = None
+    if as_of is not None:
+        try:
+            day = date.fromisoformat(as_of)
+        except ValueError:
+            raise BadInput(f"not a date (YYYY-MM-DD): {as_of!r}", where="--as-of") from None
+    data = read_limited(file, ctx.obj.max_load_bytes) if file is not None else None
+    with _store(ctx, read_only=True) as store:
+        report = validate(store, path=file, data=data, graph=graph, baseline=baseline,
+                          as_of=day, review_months=review_months, engine=engine)
+    output.write(render_report(report, fmt))
+    if not report.passed:
+        sys.exit(1)
 
 
 @main.command("derive-crosswalks")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import date, timedelta
 from pathlib import Path
 
 MAPPINGS_BY_RELATION = """
@@ -28,3 +29,57 @@ def catalog_control_ids(path: Path) -> set[str]:
 
     walk(json.loads(path.read_text())["catalog"])
     return ids
+
+
+def baseline_ids(profile: Path) -> list[str]:
+    """The control ids a FedRAMP/NIST profile selects with with-ids, read with json alone."""
+    doc = json.loads(profile.read_text())["profile"]
+    return [i for imp in doc["imports"] for inc in imp.get("include-controls", [])
+            for i in inc.get("with-ids", [])]
+
+
+def control_set_turtle(members: list[str], baseline: str, as_of: str, *,
+                       missing: frozenset[str] = frozenset(),
+                       bad_status: frozenset[str] = frozenset(),
+                       inherited: frozenset[str] = frozenset(), expired: bool = False,
+                       hipaa: bool = False, baa: bool = True) -> str:
+    """A generated control set in Turtle: every member implemented, owned, evidenced,
+    reviewed and assessed, unless a defect is planted; ``inherited`` controls are the
+    provider's, under an authorization that covers the baseline (expired if asked)."""
+    day = date.fromisoformat(as_of)
+    recent, old, later = (day - timedelta(days=10), day - timedelta(days=400),
+                          day + timedelta(days=300))
+    lines = [
+        "@prefix gc: <https://w3id.org/graphsvc/compliance#> .",
+        "@prefix xsd: <http://www.w3.org/2001/XMLSchema#> .",
+        "@prefix ex: <https://example.org/generated/> .",
+        "@prefix c: <https://w3id.org/graphsvc/id/fw/nist-sp-800-53-rev5/> .",
+        "ex:set a gc:ControlSet ; gc:ownedBy ex:org ; gc:describesSystem ex:system ;",
+        f"  gc:targetBaseline <{baseline}> ; gc:leverages ex:authorization"
+        + (" ; gc:hasAgreement ex:baa ." if baa else " ."),
+        "ex:system a gc:System" + (" ; gc:inScopeOf <https://w3id.org/graphsvc/id/program/hipaa> ."
+                                   if hipaa else " ."),
+        f'ex:baa a gc:BusinessAssociateAddendum ; gc:validFrom "{old}"^^xsd:date .',
+        f'ex:plan a gc:BusinessPlan ; gc:operatedBy ex:org ; '
+        f'gc:lastReviewed "{recent}"^^xsd:date .',
+        f'ex:risks a gc:RiskAssessment ; gc:operatedBy ex:org ; '
+        f'gc:lastReviewed "{recent}"^^xsd:date .',
+        f"ex:authorization a gc:Authorization ; gc:coversBaseline <{baseline}> ;",
+        f'  gc:validFrom "{old}"^^xsd:date ; '
+        f'gc:validUntil "{(day - timedelta(days=1)) if expired else later}"^^xsd:date .',
+        "ex:evidence a gc:Evidence .",
+    ]
+    for n, control in enumerate(members):
+        if control in missing:
+            continue
+        status = "ex:bogus-status" if control in bad_status else "gc:Implemented"
+        if control in inherited:
+            rest = ("gc:responsibility gc:ProviderResponsibility ; "
+                    "gc:inheritedUnder ex:authorization")
+        else:
+            rest = ("gc:responsibility gc:CustomerResponsibility ; gc:evidence ex:evidence ; "
+                    "gc:effectiveness gc:Effective")
+        lines.append(f'ex:impl-{n} a gc:ControlImplementation ; gc:inControlSet ex:set ; '
+                     f'gc:implementsControl c:{control} ; gc:status {status} ; {rest} ; '
+                     f'gc:owner "Owner {n}" ; gc:lastReviewed "{recent}"^^xsd:date .')
+    return "\n".join(lines) + "\n"

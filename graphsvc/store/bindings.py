@@ -10,7 +10,7 @@ rdflib from checked terms, never text of the caller's.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 from rdflib.term import Literal, URIRef
 
@@ -91,6 +91,14 @@ def _where_group(tokens: list[re.Match[str]]) -> int | None:
         elif match.group() == "}":
             depth -= 1
     return first
+
+
+def values_block(name: str, terms: Iterable[Term]) -> str:
+    """``VALUES ?name { ... }`` of checked terms (one variable, many values)."""
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+        raise BadInput(f"not a variable name: {name!r}", where="bindings")
+    cells = " ".join(sorted(_term_text(t, name) for t in terms))
+    return f"VALUES ?{name} {{ {cells} }}\n"
 
 
 def check_bindings(bindings: Mapping[str, Term]) -> None:

@@ -126,6 +126,8 @@ def _implemented_requirement(built: Built, control_set: URIRef | None, fw: str,
     built.add(impl, GC.inControlSet, control_set)
     built.counts["implementations"] += 1
     statuses, inherited, own = [], False, False
+    owners = [r.get("role-id") for r in many(requirement, "responsible-roles")]
+    customer_part: list[str | None] = []  # what the control set's own components do
     origination = [v for p in many(requirement, "props") if p.get("name") == "control-origination"
                    for v in [p.get("value")]]
     for value in origination:
@@ -177,6 +179,11 @@ def _implemented_requirement(built: Built, control_set: URIRef | None, fw: str,
                 built.add(authorization, GC.coversControl, requirement_iri(fw, control_id))
             if not many(by, "inherited") or many(by, "satisfied"):
                 own = True
+                customer_part += [text(by, "description")] if not many(by, "inherited") else []
+                customer_part += [text(item, "description") for item in many(by, "satisfied")]
+            owners += [r.get("role-id") for r in many(by, "responsible-roles")]
+            owners += [r.get("role-id") for item in many(by, "satisfied")
+                       for r in many(item, "responsible-roles")]
     built.add(impl, GC.status, STATUS.get(status or _overall(statuses)))
     if control_set is not None:
         inherited = inherited or "inherited" in origination
@@ -185,6 +192,10 @@ def _implemented_requirement(built: Built, control_set: URIRef | None, fw: str,
         built.add(impl, GC.responsibility,
                   GC.SharedResponsibility if inherited and own else
                   GC.ProviderResponsibility if inherited else GC.CustomerResponsibility)
+        if inherited and own:
+            built.add(impl, GC.customerPart, "\n\n".join(t for t in customer_part if t))
+        for owner in dict.fromkeys(o for o in owners if o):  # OSCAL roles, in order
+            built.add(impl, GC.owner, owner)
     return impl
 
 
@@ -207,7 +218,8 @@ def _target_baseline(doc: OscalDocument, stores: Sequence[Store]) -> URIRef | No
                 names += [text(resource, "title") or ""]
                 names += [str(r.get("href", "")) for r in many(resource, "rlinks")]
     for name in names:
-        readable = name.replace("_", " ").replace("-", " ")
+        stem = name.rsplit("/", 1)[-1].rsplit(".", 1)[0] if "/" in name else name
+        readable = stem.replace("_", " ")  # NIST_SP-800-53_rev4_LOW-baseline_profile
         candidate = baseline_iri(baseline_slug(readable, framework_slug(readable)))
         if any(s.query(BASELINE_EXISTS, bindings={"b": candidate}) is True for s in stores):
             return candidate
