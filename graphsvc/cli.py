@@ -273,6 +273,30 @@ def validate_cmd(ctx: click.Context, file: Path | None, graph: str | None,
         sys.exit(1)
 
 
+@main.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--threads", default=8, show_default=True, type=int,
+              help="Request threads of the WSGI server.")
+@click.pass_context
+def serve_cmd(ctx: click.Context, host: str, port: int, threads: int) -> None:
+    """Serve the pages, the question API and /sparql with waitress (a production WSGI
+    server). The store is the one --store / --remote name (read-only over HTTP, except
+    loading control sets with the token GRAPHSVC_LOAD_TOKEN)."""
+    import waitress
+
+    from graphsvc.web import create_app
+
+    app = create_app(ctx.obj)
+    click.echo(f"graphsvc serving on http://{host}:{port}/ "
+               f"(store: {ctx.obj.remote or ctx.obj.store_dir})", err=True)
+    try:
+        waitress.serve(app, host=host, port=port, threads=threads, ident="graphsvc",
+                       clear_untrusted_proxy_headers=True)
+    finally:
+        app.extensions["graphsvc"].pool.close()
+
+
 @main.command("derive-crosswalks")
 @click.pass_context
 def derive_crosswalks_cmd(ctx: click.Context) -> None:

@@ -29,6 +29,12 @@ class Config:
     remote_password: str | None = None
     remote_timeout_s: float = 60.0
     max_load_bytes: int = 256 * 1024 * 1024  # per input file
+    load_token: str | None = None  # web: bearer token for loading control sets; unset = off
+    query_timeout_s: float = 10.0  # web: /sparql queries are stopped after this
+    max_result_rows: int = 10_000  # web: /sparql answers are cut here
+    max_query_chars: int = 20_000  # web: longer /sparql queries are refused
+    max_upload_bytes: int = 16 * 1024 * 1024  # web: request bodies
+    secret_key: str | None = None  # web: signs the CSRF session cookie (default: random)
 
     @property
     def store_dir(self) -> Path:
@@ -38,12 +44,15 @@ class Config:
         """The settings as plain values, with the password masked."""
         shown = asdict(self)
         shown["store"] = str(self.store_dir)
-        if self.remote_password:
-            shown["remote_password"] = "***"
+        for secret in ("remote_password", "load_token", "secret_key"):
+            if shown[secret]:
+                shown[secret] = "***"
         return shown
 
 
-_CONVERTERS = {"store": Path, "remote_timeout_s": float, "max_load_bytes": int}
+_CONVERTERS = {"store": Path, "remote_timeout_s": float, "max_load_bytes": int,
+               "query_timeout_s": float, "max_result_rows": int, "max_query_chars": int,
+               "max_upload_bytes": int}
 
 
 def load_config(environ: dict[str, str] | None = None, **flags: Any) -> Config:

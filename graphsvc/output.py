@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from xml.etree import ElementTree as ET
 
 from rdflib import Graph
 from rdflib.term import BNode, Literal, URIRef
@@ -81,3 +82,31 @@ def tsv(rows: Rows) -> str:
     lines = ["\t".join("?" + v for v in rows.variables)]
     lines += ["\t".join("" if t is None else t.n3() for t in row) for row in rows]
     return "\n".join(lines) + "\n"
+
+
+def sparql_xml(rows: Rows | bool) -> str:
+    """SPARQL Query Results XML (rows, or the boolean of an ASK)."""
+    ns = "http://www.w3.org/2005/sparql-results#"
+    root = ET.Element("sparql", xmlns=ns)
+    head = ET.SubElement(root, "head")
+    if isinstance(rows, bool):
+        ET.SubElement(root, "boolean").text = str(rows).lower()
+        return ET.tostring(root, encoding="unicode", xml_declaration=True)
+    for v in rows.variables:
+        ET.SubElement(head, "variable", name=v)
+    results = ET.SubElement(root, "results")
+    for row in rows:
+        result = ET.SubElement(results, "result")
+        for name, term in zip(rows.variables, row, strict=True):
+            if term is None:
+                continue
+            binding = ET.SubElement(result, "binding", name=name)
+            if isinstance(term, URIRef):
+                ET.SubElement(binding, "uri").text = str(term)
+            elif isinstance(term, BNode):
+                ET.SubElement(binding, "bnode").text = str(term)
+            else:
+                attrs = ({"xml:lang": term.language} if term.language else
+                         {"datatype": str(term.datatype)} if term.datatype else {})
+                ET.SubElement(binding, "literal", attrs).text = str(term)
+    return ET.tostring(root, encoding="unicode", xml_declaration=True)

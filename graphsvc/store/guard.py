@@ -24,6 +24,7 @@ MAX_QUERY_CHARS = 100_000
 class QueryInfo:
     form: str  # SelectQuery, ConstructQuery, DescribeQuery or AskQuery
     projection: frozenset[str]  # variables a SELECT returns
+    datasets: frozenset[str] = frozenset()  # IRIs named by FROM / FROM NAMED
 
 
 @lru_cache(maxsize=1024)
@@ -44,7 +45,9 @@ def check_query(sparql: str) -> QueryInfo:
     if _has_service(algebra):
         raise BadInput("SERVICE is not allowed: the store never fetches remote data")
     projected = algebra.get("PV") if algebra.name == "SelectQuery" else None
-    return QueryInfo(algebra.name, frozenset(str(v) for v in projected or ()))
+    clauses = parsed[1]["datasetClause"] if "datasetClause" in parsed[1] else []
+    datasets = frozenset(str(d["default"] if "default" in d else d["named"]) for d in clauses)
+    return QueryInfo(algebra.name, frozenset(str(v) for v in projected or ()), datasets)
 
 
 def _has_service(node: object) -> bool:

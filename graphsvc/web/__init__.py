@@ -1,0 +1,120 @@
+"""The web service: a Flask app factory and the blueprints ``sparql`` (the SPARQL 1.1
+Protocol endpoint), ``api`` (questions, validation, loading) and ``pages`` (HTML).
+
+Every view calls the same core functions as the CLI; errors are our typed errors,
+mapped once here to a status and to JSON (on /api and /sparql) or an HTML page.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Flask, Response, current_app, jsonify, render_template, request, session
+from werkzeug.exceptions import HTTPException
+
+from graphsvc.config import Config, load_config
+from graphsvc.content import data_dir
+from graphsvc.errors import BadInput, GraphsvcError
+from graphsvc.store import Store, open_store
+from graphsvc.web.worker import QueryPool
+
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Content-Security-Policy": (
+        "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+        "script-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; "
+        "form-action 'self'"),
+}
+
+
+@dataclass
+class Services:
+    """What the views use: the configuration, the store, the query processes."""
+
+    config: Config
+    store: Store
+    pool: QueryPool
+
+
+def services() -> Services:
+    return current_app.extensions["graphsvc"]
+
+
+def create_app(config: Config | None = None, *, store: Store | None = None,
+               pool_size: int = 2) -> Flask:
+    """The app over the configured store (``store`` may be given, already open)."""
+    config = config or load_config()
+    web = data_dir("web")
+    app = Flask(__name__, template_folder=str(web / "templates"),
+                static_folder=str(web / "static"), static_url_path="/static")
+    app.config.update(
+        SECRET_KEY=config.secret_key or secrets.token_hex(32),
+        MAX_CONTENT_LENGTH=config.max_upload_bytes,
+        SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Strict",
+        JSON_SORT_KEYS=False,
+    )
+    opened = store or open_store(config)
+    app.extensions["graphsvc"] = Services(config, opened, QueryPool(config, size=pool_size))
+
+    from graphsvc.web import api, pages, sparql
+
+    app.register_blueprint(sparql.blueprint)
+    app.register_blueprint(api.blueprint)
+    app.register_blueprint(pages.blueprint)
+
+    @app.get("/healthz")
+    def healthz() -> Response:
+        services().store.query("ASK { }")
+        return jsonify(status="ok")
+
+    app.after_request(_headers)
+    app.register_error_handler(GraphsvcError, _error)
+    app.register_error_handler(HTTPException, _error)
+    app.jinja_env.globals["csrf_token"] = csrf_token
+    return app
+
+
+def _headers(response: Response) -> Response:
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    return response
+
+
+def wants_json() -> bool:
+    return request.path.startswith(("/api/", "/sparql", "/healthz"))
+
+
+def _error(exc: Exception) -> Any:
+    if isinstance(exc, GraphsvcError):
+        status, message, where = exc.http_status, exc.message, exc.where
+    else:
+        assert isinstance(exc, HTTPException)
+        status, message, where = exc.code or 500, exc.description, None
+        if status == 413:
+            limit = current_app.config["MAX_CONTENT_LENGTH"]
+            message = f"the request body is larger than the limit of {limit} bytes"
+    if wants_json():
+        body: dict[str, Any] = {"error": message, "status": status}
+        if where:
+            body["where"] = where
+        return jsonify(body), status
+    return render_template("error.html", status=status, message=message, where=where), status
+
+
+def csrf_token() -> str:
+    """The form token of this browser session (double submit: session and form)."""
+    if "csrf" not in session:
+        session["csrf"] = secrets.token_urlsafe(32)
+    return session["csrf"]
+
+
+def check_csrf() -> None:
+    sent = request.form.get("csrf_token", "")
+    if not sent or not secrets.compare_digest(sent, session.get("csrf", "")):
+        raise BadInput("the form is stale or not ours (CSRF check failed); reload the page",
+                       where="csrf_token")

@@ -1,0 +1,167 @@
+"""``/api``: the named questions (JSON or CSV), their OpenAPI 3 document, validation
+of an uploaded control set, and loading one into the store (with the configured token).
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from flask import Blueprint, Response, jsonify, request, url_for
+
+from graphsvc import __version__
+from graphsvc.errors import BadInput, GraphsvcError
+from graphsvc.output import delimited, plain
+from graphsvc.questions import ask, describe, get_question, load_questions
+from graphsvc.store import Rows
+from graphsvc.validation import Report, control_set_of, read_control_set, validate
+from graphsvc.validation_output import as_json, sarif
+from graphsvc.web import services
+
+blueprint = Blueprint("api", __name__, url_prefix="/api")
+
+
+class Forbidden(GraphsvcError):
+    http_status = 403
+
+
+@blueprint.get("/questions")
+def questions() -> Response:
+    return jsonify([{**describe(q), "url": url_for("api.question", name=name)}
+                    for name, q in load_questions().items()])
+
+
+@blueprint.get("/questions/<name>")
+def question(name: str) -> Response:
+    csv = name.endswith(".csv") or (
+        request.accept_mimetypes.best_match(["application/json", "text/csv"]) == "text/csv")
+    name = name.removesuffix(".csv").removesuffix(".json")
+    rows, bound = run_question(name, request.args.to_dict())
+    if csv:
+        return Response(delimited(rows), mimetype="text/csv",
+                        headers={"Content-Disposition": f"attachment; filename={name}.csv"})
+    return jsonify(question=name, parameters=bound, columns=rows.variables,
+                   rows=[{k: plain(v) for k, v in row.items()} for row in rows.dicts()])
+
+
+def run_question(name: str, given: dict[str, str]) -> tuple[Rows, dict[str, str]]:
+    """A named question with the caller's parameters (checked, bound as terms)."""
+    question_ = get_question(name)
+    result = ask(services().store, name, given)
+    if not isinstance(result, Rows):
+        raise BadInput(f"question {name} does not return rows")
+    known = {p.name for p in question_.params}
+    return result, {k: v for k, v in given.items() if k in known}
+
+
+@blueprint.get("/openapi.json")
+def openapi() -> Response:
+    paths: dict[str, Any] = {}
+    for name, q in load_questions().items():
+        params = [{"name": p.name, "in": "query", "required": p.required,
+                   "description": p.description or f"{p.type} parameter",
+                   "schema": _schema(p)} for p in q.params]
+        paths[f"/api/questions/{name}"] = {"get": {
+            "operationId": f"question_{name.replace('-', '_')}", "summary": q.summary,
+            "description": q.description, "tags": list(q.tags) or ["questions"],
+            "parameters": params,
+            "responses": {
+                "200": {"description": "The answer",
+                        "content": {"application/json": {"schema": {
+                            "$ref": "#/components/schemas/Answer"}},
+                            "text/csv": {"schema": {"type": "string"}}}},
+                "400": {"$ref": "#/components/responses/BadInput"},
+                "404": {"$ref": "#/components/responses/BadInput"}}}}
+    paths["/api/validate"] = {"post": {
+        "operationId": "validate", "summary": "Validate a control set against a baseline",
+        "requestBody": {"content": {"multipart/form-data": {"schema": {
+            "type": "object", "required": ["file"],
+            "properties": {"file": {"type": "string", "format": "binary"},
+                           "baseline": {"type": "string"},
+                           "as_of": {"type": "string", "format": "date"},
+                           "format": {"type": "string", "enum": ["json", "sarif"]}}}}}},
+        "responses": {"200": {"description": "The validation report"},
+                      "400": {"$ref": "#/components/responses/BadInput"},
+                      "413": {"$ref": "#/components/responses/BadInput"}}}}
+    return jsonify({
+        "openapi": "3.0.3",
+        "info": {"title": "graphsvc", "version": __version__,
+                 "description": "Compliance questions over one knowledge graph."},
+        "paths": paths,
+        "components": {
+            "schemas": {"Answer": {"type": "object", "properties": {
+                "question": {"type": "string"}, "parameters": {"type": "object"},
+                "columns": {"type": "array", "items": {"type": "string"}},
+                "rows": {"type": "array", "items": {"type": "object"}}}}},
+            "responses": {"BadInput": {"description": "What is wrong and where", "content": {
+                "application/json": {"schema": {"type": "object", "properties": {
+                    "error": {"type": "string"}, "where": {"type": "string"},
+                    "status": {"type": "integer"}}}}}}}},
+    })
+
+
+def _schema(p: Any) -> dict[str, Any]:
+    schema: dict[str, Any] = {"type": "integer" if p.type == "integer" else "string"}
+    if p.type == "date":
+        schema["format"] = "date"
+    if p.type == "iri":
+        schema["format"] = "iri"
+    if p.values:
+        schema["enum"] = list(p.values)
+    if p.default is not None:
+        schema["default"] = p.default
+    if p.minimum is not None:
+        schema["minimum"] = p.minimum
+    if p.maximum is not None:
+        schema["maximum"] = p.maximum
+    return schema
+
+
+@blueprint.post("/validate")
+def validate_upload() -> Response:
+    report = validate_request()
+    if request.form.get("format") == "sarif":
+        return Response(sarif(report), mimetype="application/sarif+json")
+    return Response(as_json(report), mimetype="application/json")
+
+
+def validate_request() -> Report:
+    """The upload of this request validated (shared with the validation page)."""
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        raise BadInput("attach the control set as the form field 'file'", where="file")
+    as_of = request.form.get("as_of") or None
+    try:
+        day = date.fromisoformat(as_of) if as_of else None
+    except ValueError:
+        raise BadInput(f"not a date (YYYY-MM-DD): {as_of!r}", where="as_of") from None
+    name = Path(upload.filename).name
+    data = upload.read()
+    return validate(services().store, path=Path(name), data=data,
+                    baseline=request.form.get("baseline") or None, as_of=day)
+
+
+@blueprint.post("/control-sets")
+def load_control_set() -> Response:
+    """Load (replace) a control set's graph; needs ``Authorization: Bearer <token>``."""
+    config = services().config
+    if not config.load_token:
+        raise Forbidden("loading over HTTP is off: set GRAPHSVC_LOAD_TOKEN to allow it")
+    given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+    if not secrets.compare_digest(given.encode(), config.load_token.encode()):
+        raise Forbidden("a valid bearer token is required to load into the store",
+                        where="Authorization")
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        raise BadInput("attach the control set as the form field 'file'", where="file")
+    name = Path(upload.filename).name
+    data = upload.read()
+    store = services().store
+    triples = read_control_set(Path(name), data, store)  # checks it is a control set
+    control_set = control_set_of(triples, name)
+    graph = f"https://w3id.org/graphsvc/graph/upload/{control_set.rsplit('/', 1)[-1]}"
+    store.write({graph: list(triples)}, replace=True)
+    services().pool.refresh()
+    return jsonify(graph=graph, controlSet=str(control_set), triples=len(triples)), 201
