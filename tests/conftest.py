@@ -79,3 +79,55 @@ def loaded(request: pytest.FixtureRequest) -> Iterator[Store]:
             yield s
     else:
         yield request.getfixturevalue("loaded_server")
+
+
+@pytest.fixture(scope="session")
+def served_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An on-disk embedded store with what `graphsvc init` loads, for the web tests
+    (the web's query processes open it read-only, so it cannot live in memory)."""
+    from graphsvc.content import init_store
+
+    path = tmp_path_factory.mktemp("served") / "store"
+    with EmbeddedStore(path) as s:
+        init_store(s, max_bytes=10**8)
+    return path
+
+
+@pytest.fixture(scope="module", params=["embedded", "remote"])
+def web_config(request: pytest.FixtureRequest):
+    """The web app's configuration on each backend (both already loaded)."""
+    from graphsvc.config import Config
+
+    if request.param == "embedded":
+        return Config(store=request.getfixturevalue("served_store"), load_token="s3cret")
+    server = request.getfixturevalue("loaded_server")
+    return Config(remote=server.query_url, remote_update=server.update_url,
+                  remote_gsp=server.gsp_url, load_token="s3cret")
+
+
+@pytest.fixture(scope="module")
+def app(web_config):
+    from graphsvc.web import create_app
+
+    application = create_app(web_config)
+    yield application
+    application.extensions["graphsvc"].pool.close()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture(scope="module")
+def live_url(app) -> Iterator[str]:
+    """The app under waitress on a free port of 127.0.0.1, in a thread."""
+    import threading
+
+    from waitress.server import create_server
+
+    server = create_server(app, host="127.0.0.1", port=0, threads=4)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.effective_port}"
+    server.close()

@@ -72,8 +72,11 @@ class Store(ABC):
     """A quad store: read-only SPARQL queries, and named graphs written in transactions."""
 
     @abstractmethod
-    def query(self, sparql: str, bindings: Mapping[str, Term] | None = None) -> QueryResult:
-        """Run a read-only query; ``bindings`` give variables a value before evaluation.
+    def query(self, sparql: str, bindings: Mapping[str, Term] | None = None, *,
+              limit: int | None = None) -> QueryResult:
+        """Run a read-only query; ``bindings`` give variables a value before evaluation;
+        ``limit`` keeps at most that many rows or triples (the embedded engine then stops
+        evaluating there).
 
         Returns :class:`Rows` (SELECT), an rdflib ``Graph`` (CONSTRUCT, DESCRIBE) or a
         bool (ASK). Updates and SERVICE are refused with :class:`BadInput`.

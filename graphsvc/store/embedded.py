@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
+from itertools import islice
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -50,7 +51,8 @@ class EmbeddedStore(Store):
         if not read_only:
             self._drop_leftover_staging()
 
-    def query(self, sparql: str, bindings: Mapping[str, Term] | None = None) -> QueryResult:
+    def query(self, sparql: str, bindings: Mapping[str, Term] | None = None, *,
+              limit: int | None = None) -> QueryResult:
         check_query(sparql)
         if bindings:  # written in as constants: the planner uses them, substitutions not
             sparql = bind_values(sparql, bindings)
@@ -60,16 +62,10 @@ class EmbeddedStore(Store):
             raise BadInput(f"invalid SPARQL query: {exc}") from exc
         except OSError as exc:
             raise StoreError(f"query failed: {exc}") from exc
-        if isinstance(result, ox.QuerySolutions):
-            variables = [v.value for v in result.variables]
-            rows = [tuple(from_ox(s[v]) for v in variables) for s in result]
-            return Rows(variables, rows)
-        if isinstance(result, ox.QueryBoolean):
-            return bool(result)
-        graph = Graph()
-        for t in result:
-            graph.add((from_ox(t.subject), from_ox(t.predicate), from_ox(t.object)))
-        return graph
+        try:
+            return _converted(result, limit)
+        finally:  # Oxigraph's result may only be dropped by the thread that made it
+            del result
 
     def write(self, graphs: Mapping[str, Iterable[Triple]], *, replace: bool = False) -> None:
         targets = {str(check_iri(g, "graph")): triples for g, triples in graphs.items()}
@@ -107,6 +103,19 @@ class EmbeddedStore(Store):
         if self.path is not None and not self.read_only:
             self._store.flush()
         del self._store
+
+
+def _converted(result: object, limit: int | None) -> QueryResult:
+    if isinstance(result, ox.QuerySolutions):
+        variables = [v.value for v in result.variables]
+        return Rows(variables, [tuple(from_ox(s[v]) for v in variables)
+                                for s in islice(result, limit)])
+    if isinstance(result, ox.QueryBoolean):
+        return bool(result)
+    graph = Graph()
+    for t in islice(result, limit):  # type: ignore[call-overload]
+        graph.add((from_ox(t.subject), from_ox(t.predicate), from_ox(t.object)))
+    return graph
 
 
 @lru_cache(maxsize=200_000)

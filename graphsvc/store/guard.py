@@ -7,6 +7,7 @@ Results are cached by text: named questions pay the parse once.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -18,6 +19,7 @@ from rdflib.plugins.sparql.parserutils import CompValue
 from graphsvc.errors import BadInput
 
 MAX_QUERY_CHARS = 100_000
+_PARSER = threading.Lock()  # rdflib's pyparsing grammar is not thread-safe
 
 
 @dataclass(frozen=True)
@@ -33,8 +35,9 @@ def check_query(sparql: str) -> QueryInfo:
     if len(sparql) > MAX_QUERY_CHARS:
         raise BadInput(f"query is {len(sparql)} characters; the limit is {MAX_QUERY_CHARS}")
     try:
-        parsed = parseQuery(sparql)
-        algebra = translateQuery(parsed).algebra
+        with _PARSER:
+            parsed = parseQuery(sparql)
+            algebra = translateQuery(parsed).algebra
     except ParseException as exc:
         raise BadInput(
             f"not a SPARQL 1.1 query (updates are not accepted here): {exc.msg}",
@@ -45,7 +48,8 @@ def check_query(sparql: str) -> QueryInfo:
     if _has_service(algebra):
         raise BadInput("SERVICE is not allowed: the store never fetches remote data")
     projected = algebra.get("PV") if algebra.name == "SelectQuery" else None
-    clauses = parsed[1]["datasetClause"] if "datasetClause" in parsed[1] else []
+    # (not .get(): rdflib's CompValue.get returns the key's name when it is missing)
+    clauses = parsed[1]["datasetClause"] if "datasetClause" in parsed[1] else []  # noqa: SIM401
     datasets = frozenset(str(d["default"] if "default" in d else d["named"]) for d in clauses)
     return QueryInfo(algebra.name, frozenset(str(v) for v in projected or ()), datasets)
 

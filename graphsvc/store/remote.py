@@ -67,7 +67,8 @@ class RemoteStore(Store):
             timeout_s=config.remote_timeout_s,
         )
 
-    def query(self, sparql: str, bindings: Mapping[str, Term] | None = None) -> QueryResult:
+    def query(self, sparql: str, bindings: Mapping[str, Term] | None = None, *,
+              limit: int | None = None) -> QueryResult:
         form = check_query(sparql).form
         if bindings:
             sparql = bind_values(sparql, bindings)
@@ -80,7 +81,8 @@ class RemoteStore(Store):
         try:
             response = client.query()
             if form in ("ConstructQuery", "DescribeQuery"):
-                return Graph().parse(data=response.response.read(), format="nt")
+                graph = Graph().parse(data=response.response.read(), format="nt")
+                return graph if limit is None or len(graph) <= limit else _first(graph, limit)
             data = response.convert()
         except (SPARQLWrapperException, urllib.error.URLError, OSError) as exc:
             raise StoreError(f"query failed: {exc}", where=self.query_url) from exc
@@ -88,7 +90,8 @@ class RemoteStore(Store):
             return bool(data["boolean"])
         variables = data["head"]["vars"]
         rows = [
-            tuple(_from_json(b.get(v)) for v in variables) for b in data["results"]["bindings"]
+            tuple(_from_json(b.get(v)) for v in variables)
+            for b in data["results"]["bindings"][:limit]
         ]
         return Rows(variables, rows)
 
@@ -164,3 +167,10 @@ def _from_json(value: dict | None) -> Term | None:
     if datatype == "http://www.w3.org/2001/XMLSchema#string":
         datatype = None
     return Literal(value["value"], datatype=datatype)
+
+
+def _first(graph: Graph, limit: int) -> Graph:
+    out = Graph()
+    for triple, _ in zip(graph, range(limit), strict=False):
+        out.add(triple)
+    return out

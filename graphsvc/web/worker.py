@@ -19,6 +19,8 @@ from typing import Any
 from graphsvc.config import Config
 from graphsvc.errors import BadInput, GraphsvcError, StoreError
 
+STARTUP_S = 60.0  # spawning a query process and opening the store
+
 
 class QueryTimeout(GraphsvcError):
     """The query ran past the time limit and was stopped."""
@@ -42,12 +44,13 @@ def _serve(conn: Connection, config: Config, max_rows: int) -> None:
     from graphsvc.store import Rows, open_store
 
     store = open_store(config, read_only=True)
+    conn.send("ready")  # the time limit counts from here, not from the spawn
     while True:
         sparql = conn.recv()
         if sparql is None:
             return
         try:
-            result = store.query(sparql)
+            result = store.query(sparql, limit=max_rows + 1)  # one more tells "cut"
             if isinstance(result, Rows):
                 answer = Answer("rows", result.variables, result.rows[:max_rows],
                                 truncated=len(result.rows) > max_rows)
@@ -72,6 +75,13 @@ class _Worker:
                                        daemon=True)
         self.process.start()
         child.close()
+        self.ready = False
+
+    def wait_ready(self) -> None:
+        if not self.ready:
+            if not self.conn.poll(STARTUP_S) or self.conn.recv() != "ready":
+                raise StoreError("a query process did not start")
+            self.ready = True
 
     def stop(self) -> None:
         if self.process.is_alive():
@@ -107,7 +117,8 @@ class QueryPool:
     def run(self, sparql: str) -> Answer:
         timeout = self.config.query_timeout_s
         try:
-            worker = self._idle.get(timeout=timeout)
+            worker = self._idle.get(timeout=timeout + STARTUP_S)
+            worker.wait_ready()
         except queue.Empty:
             raise QueryTimeout(f"all query workers are busy; try again (limit {timeout:g} s)"
                                ) from None
