@@ -46,7 +46,8 @@ def endpoint() -> Response:
         return Response(status=204)
     query, default_graphs, named_graphs = _request_query()
     if query is None:
-        if request.accept_mimetypes.accept_html and "text/html" in request.accept_mimetypes.best:
+        offered = ["text/html", "text/turtle"]  # the editor for browsers
+        if request.accept_mimetypes.best_match(offered) == "text/html":
             return Response(render_template("sparql.html"))
         return Response(service_description(), mimetype="text/turtle")
     config = services().config
