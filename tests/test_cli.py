@@ -143,3 +143,39 @@ def test_cli_against_the_remote_backend(oxigraph_server: str, tmp_path: Path) ->
     rows = list(csv.DictReader(io.StringIO(result.output)))
     got = {(r["controlSetName"], r["control"], r["status"]) for r in rows}
     assert got == still_mine_from_file()
+
+
+def test_serve_runs_the_web_service(loaded_server, tmp_path: Path) -> None:
+    """`graphsvc serve` (the README's main job) in its own process: it prints its URL
+    and answers on it until stopped."""
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = subprocess.Popen(
+        [str(Path(sys.executable).parent / "graphsvc"), "--remote", loaded_server.query_url,
+         "serve", "--port", str(port)], stderr=subprocess.PIPE, text=True,
+        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path),
+             "GRAPHSVC_REMOTE_UPDATE": loaded_server.update_url,
+             "GRAPHSVC_REMOTE_GSP": loaded_server.gsp_url})
+    try:
+        assert f"http://127.0.0.1:{port}/" in process.stderr.readline()
+        for _ in range(100):
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz") as r:
+                    assert json.load(r) == {"status": "ok"}
+                    break
+            except OSError:
+                time.sleep(0.1)
+        else:
+            raise AssertionError("graphsvc serve did not answer")
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/") as r:
+            assert "What is loaded" in r.read().decode()
+    finally:
+        process.terminate()
+        process.wait(timeout=20)

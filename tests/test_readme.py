@@ -20,7 +20,8 @@ def test_readme_opens_with_exactly_two_commands() -> None:
     assert len(commands) == 2
     assert lines[0].startswith("# 1. install and run the main job")
     assert lines[2] == "# 2. install and run the tests"
-    assert "graphsvc init" in commands[0] and "pytest" in commands[1]
+    assert "graphsvc init" in commands[0] and commands[0].endswith("graphsvc serve")
+    assert "pytest" in commands[1]
     # "first screen": the commands come before the 25th line
     text = (ROOT / "README.md").read_text().splitlines()
     assert max(text.index(c) for c in commands) < 25
