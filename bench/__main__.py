@@ -34,7 +34,7 @@ def bench_scale(scale: int, data: Path, workdir: Path, repeats: int) -> dict[str
     bindings = {"baseline": baseline_iri("MODERATE"), "controlSet": ID["bench/controlset/0"]}
     figures: dict[str, float] = {"triples": triples}
 
-    embedded = EmbeddedStore(workdir / f"embedded-{scale}")
+    embedded = EmbeddedStore(workdir / f"embedded-{scale}", keep_answers=False)
     figures["load embedded"], _ = median_ms(lambda: embedded.write(graphs, replace=True), 1)
     figures["query embedded"], expected = median_ms(lambda: embedded.query(QUERY, bindings),
                                                     repeats)

@@ -32,7 +32,7 @@ def main() -> None:
                            if "/bench/" in g})
         triples = sum(len(t) for t in graphs.values())
         with tempfile.TemporaryDirectory() as tmp:
-            store = EmbeddedStore(Path(tmp) / "store")
+            store = EmbeddedStore(Path(tmp) / "store", keep_answers=False)  # engine time
             store.write(graphs)
             dataset = Dataset(default_union=True)
             for name, content in graphs.items():

@@ -32,7 +32,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "high.ttl"
         path.write_text(text)
-        store = EmbeddedStore(Path(tmp) / "store")
+        store = EmbeddedStore(Path(tmp) / "store", keep_answers=False)
         graphs = dict(shipped_graphs(True, 10**9))
         store.write(graphs)
         validate(store, path=path, as_of=AS_OF)  # warm: shapes parsed, queries cached

@@ -191,3 +191,21 @@ def test_bound_variable_projected_or_not_gives_the_same_rows(store: Store) -> No
     assert isinstance(projected, Rows) and isinstance(hidden, Rows)
     assert [r[0] for r in projected] == [r[0] for r in hidden] == [URIRef(EX + "a/s2")]
     assert [r[1] for r in projected] == [Literal(2)]
+
+
+def test_kept_answers_are_forgotten_when_the_store_writes(tmp_path: Path) -> None:
+    """The embedded store keeps recent answers; any write makes it answer afresh."""
+    count = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
+    with EmbeddedStore(tmp_path / "s") as store:
+        ex = "https://example.org/"
+        store.write({ex + "g1": [(URIRef(ex + "a"), URIRef(ex + "p"), Literal(1))]})
+        assert store.query(count).rows[0][0].toPython() == 1
+        assert store.query(count).rows[0][0].toPython() == 1  # answered from memory
+        store.write({ex + "g2": [(URIRef(ex + "b"), URIRef(ex + "p"), Literal(2))]})
+        assert store.query(count).rows[0][0].toPython() == 2
+        store.drop([ex + "g1"])
+        assert store.query(count).rows[0][0].toPython() == 1
+        store.write({ex + "g2": [(URIRef(ex + "c"), URIRef(ex + "p"), Literal(3))]},
+                    replace=True)
+        rows = store.query("SELECT ?s WHERE { ?s ?p ?o }")
+        assert [str(r[0]) for r in rows] == [ex + "c"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
+from functools import lru_cache
 
 from rdflib.term import Literal, URIRef
 
@@ -37,16 +38,42 @@ def bind_values(sparql: str, bindings: Mapping[str, Term]) -> str:
     VALUES into patterns: 9.7 ms instead of 1.3 ms for the coverage query), and they
     reach into sub-selects, which a VALUES block outside them does not. Variables after
     AS, in a sub-select's projection and in GROUP BY / ORDER BY stay variables.
+
+    Where the values go depends only on the query and on which variables get an IRI
+    and which a literal, so that plan is made and checked (parsed) once; binding new
+    values then only writes terms in (parsing the result each time cost 40 ms).
     """
     check_bindings(bindings)
     texts = {name: _term_text(term, name) for name, term in bindings.items()}
-    cells = " ".join(texts.values())
-    block = f" VALUES ({' '.join('?' + n for n in texts)}) {{ ({cells}) }} "
+    kinds = tuple(sorted((name, _kind(term)) for name, term in bindings.items()))
+    return "".join(texts[piece[1]] if isinstance(piece, tuple) else piece
+                   for piece in _plan(sparql, kinds))
+
+
+Piece = str | tuple[str, str]  # text, or ("var", name): where a value is written
+
+
+def _kind(term: Term) -> str:
+    return "iri" if isinstance(term, URIRef) else "literal"
+
+
+SAMPLE = {"iri": "<urn:graphsvc:sample>", "literal": '"sample"'}
+
+
+@lru_cache(maxsize=1024)
+def _plan(sparql: str, kinds: tuple[tuple[str, str], ...]) -> tuple[Piece, ...]:
+    names = {name for name, _ in kinds}
+    block: list[Piece] = [f" VALUES ({' '.join('?' + n for n in sorted(names))}) {{ ("]
+    for i, name in enumerate(sorted(names)):
+        block += [("var", name), " " if i < len(names) - 1 else ""]
+    block.append(") } ")
     tokens = list(_TOKEN.finditer(sparql))
     start = _where_group(tokens)
     if start is None:
         raise BadInput("query has no WHERE group to bind values in")
-    out, last, depth, previous, projecting, nested_select = [], 0, 0, "", False, False
+    body: list[Piece] = []
+    last, depth, previous, projecting, nested_select = 0, 0, "", False, False
+    opening = tokens[start].end()
     for match in tokens[start:]:
         kind, value = match.lastgroup, match.group()
         if kind == "brace":
@@ -59,21 +86,34 @@ def bind_values(sparql: str, bindings: Mapping[str, Term]) -> str:
             nested_select = nested_select or word == "SELECT"
             # a sub-select's projection and GROUP/ORDER BY list name variables, not terms
             projecting = word in ("SELECT", "BY") or (projecting and word != "WHERE")
-        elif kind == "var" and value[1:] in texts and previous != "AS" and not projecting:
-            out += [sparql[last:match.start()], texts[value[1:]]]
+        elif kind == "var" and value[1:] in names and previous != "AS" and not projecting:
+            body += _split(sparql[last:match.start()], last, opening, block)
+            body.append(("var", value[1:]))
             last = match.end()
         previous = value.upper() if kind == "word" else ""
-    body = "".join(out) + sparql[last:]
-    opening = tokens[start].end()
-    inlined = body[:opening] + block + body[opening:]
+    body += _split(sparql[last:], last, opening, block)
+    samples = dict((name, SAMPLE[kind]) for name, kind in kinds)
+
+    def render(pieces: list[Piece]) -> str:
+        return "".join(samples[p[1]] if isinstance(p, tuple) else p for p in pieces)
+
     try:
-        check_query(inlined)
-        return inlined
+        check_query(render(body))
+        return tuple(body)
     except BadInput:
         if nested_select:  # VALUES outside a sub-select would not reach inside it
             raise BadInput("cannot bind parameters into this query: a sub-select uses "
                            "them in a form we do not rewrite") from None
-        return sparql[:opening] + block + sparql[opening:]  # always valid, same answers
+        return (sparql[:opening], *block, sparql[opening:])  # always valid, same answers
+
+
+def _split(text: str, offset: int, opening: int, block: list[Piece]) -> list[Piece]:
+    """``text`` (starting at ``offset`` of the query) with the VALUES block inserted if
+    the opening brace of the WHERE group ends inside it."""
+    if offset <= opening <= offset + len(text):
+        cut = opening - offset
+        return [text[:cut], *block, text[cut:]]
+    return [text]
 
 
 def _where_group(tokens: list[re.Match[str]]) -> int | None:

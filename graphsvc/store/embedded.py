@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from itertools import islice
@@ -27,6 +29,7 @@ from graphsvc.store.bindings import bind_values
 from graphsvc.store.guard import check_query
 
 _XSD_STRING = str(XSD.string)
+KEPT_ANSWERS = 512  # recent SELECT / ASK answers kept until the next write
 
 
 class EmbeddedStore(Store):
@@ -35,7 +38,8 @@ class EmbeddedStore(Store):
     One process may write; others open the same directory with ``read_only=True``.
     """
 
-    def __init__(self, path: Path | None = None, *, read_only: bool = False) -> None:
+    def __init__(self, path: Path | None = None, *, read_only: bool = False,
+                 keep_answers: bool = True) -> None:
         self.path = path
         self.read_only = read_only
         try:
@@ -48,6 +52,11 @@ class EmbeddedStore(Store):
                 self._store = ox.Store(str(path))
         except OSError as exc:
             raise StoreError(f"cannot open the store: {exc}", where=str(path)) from exc
+        # Answers are kept until this store writes. Only where this process is the one
+        # writer: a read-only opener cannot know when another process writes.
+        self._answers: OrderedDict[tuple[str, int | None], QueryResult] | None = (
+            OrderedDict() if keep_answers and not read_only else None)
+        self._answers_lock = threading.Lock()
         if not read_only:
             self._drop_leftover_staging()
 
@@ -56,6 +65,21 @@ class EmbeddedStore(Store):
         check_query(sparql)
         if bindings:  # written in as constants: the planner uses them, substitutions not
             sparql = bind_values(sparql, bindings)
+        key = (sparql, limit)
+        if self._answers is not None:
+            with self._answers_lock:
+                if key in self._answers:
+                    self._answers.move_to_end(key)
+                    return self._answers[key]
+        answer = self._evaluate(sparql, limit)
+        if self._answers is not None and not isinstance(answer, Graph):  # graphs are mutable
+            with self._answers_lock:
+                self._answers[key] = answer
+                while len(self._answers) > KEPT_ANSWERS:
+                    self._answers.popitem(last=False)
+        return answer
+
+    def _evaluate(self, sparql: str, limit: int | None) -> QueryResult:
         try:
             result = self._store.query(sparql, use_default_graph_as_union=True)
         except SyntaxError as exc:
@@ -91,9 +115,18 @@ class EmbeddedStore(Store):
             raise StoreError(f"write failed, nothing was changed: {exc}") from exc
         finally:
             self.drop(moves)
+            self._forget_answers()
 
     def _update(self, update: str) -> None:
-        self._store.update(update)
+        try:
+            self._store.update(update)
+        finally:  # (a query running meanwhile may have kept an answer from before)
+            self._forget_answers()
+
+    def _forget_answers(self) -> None:
+        if self._answers is not None:
+            with self._answers_lock:
+                self._answers.clear()
 
     def _drop_leftover_staging(self) -> None:
         """A process killed mid-load may leave a staging graph; it was never visible."""

@@ -1,0 +1,120 @@
+"""``python -m bench.web``: the web service as it runs in production (``graphsvc serve``,
+waitress, its own process) on the embedded store and on a real Oxigraph server, both
+with what ``graphsvc init`` loads. For each: one client asking a named question in a
+loop (p50, p99), then wrk with 8 connections for 10 s (requests/s, p50, p99): the same
+question (the embedded store keeps the answer until it writes) and the question with a
+new ``as_of`` each time (evaluated every time); a bare ``/healthz`` under the same load
+is the baseline of the same run. Needs ``wrk``
+(Debian package)."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from bench.common import arguments, median_ms
+from graphsvc.content import init_store
+from graphsvc.store.embedded import EmbeddedStore
+from graphsvc.store.remote import RemoteStore
+from graphsvc.store.server import free_port, oxigraph_server
+
+QUESTION = "/api/questions/inheritance"
+
+
+@contextmanager
+def served(args: list[str]) -> Iterator[str]:
+    port = free_port()
+    graphsvc = str(Path(sys.executable).parent / "graphsvc")
+    process = subprocess.Popen([graphsvc, *args, "serve", "--port", str(port)],
+                               stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(300):
+            try:
+                urllib.request.urlopen(url + "/healthz").read()
+                break
+            except OSError:
+                time.sleep(0.1)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def fetch(url: str) -> bytes:
+    with urllib.request.urlopen(url) as response:
+        return response.read()
+
+
+# every request another as_of day (33,600 of them): no answer is reused (LuaJIT: no //)
+FRESH_DAYS = """
+local n = math.random(0, 33599)  -- each thread its own start
+request = function()
+  n = n + 1
+  local day = string.format("%04d-%02d-%02d", 2000 + math.floor(n / 336) % 100,
+                            1 + math.floor(n / 28) % 12, 1 + n % 28)
+  return wrk.format("GET", wrk.path .. "?as_of=" .. day)
+end
+"""
+
+
+def wrk(url: str, script: str | None = None) -> tuple[float, float, float]:
+    """(requests/s, p50 ms, p99 ms) with 8 connections on 2 threads for 10 s."""
+    extra = []
+    if script:
+        path = Path(tempfile.mkdtemp()) / "script.lua"
+        path.write_text(script)
+        extra = ["-s", str(path)]
+    out = subprocess.run(["wrk", "-t2", "-c8", "-d10s", "--latency", *extra, url],
+                         capture_output=True, text=True, check=True).stdout
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+
+    def ms(label: str) -> float:
+        value, unit = re.search(rf"{label}%\s+([\d.]+)(us|ms|s)", out).groups()
+        return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+    if "Non-2xx" in out:
+        raise AssertionError(f"errors under load:\n{out}")
+    return rate, ms("50"), ms("99")
+
+
+def measure(label: str, url: str, repeats: int) -> None:
+    fetch(url + QUESTION)  # warm
+    times = [median_ms(lambda: fetch(url + QUESTION), 1)[0] for _ in range(repeats)]
+    times.sort()
+    p50, p99 = times[len(times) // 2], times[min(len(times) - 1, int(len(times) * 0.99))]
+    print(f"{label:<9} one client, {QUESTION}: p50 {p50:6.2f} ms, p99 {p99:6.2f} ms",
+          flush=True)
+    for path, script, note in (("/healthz", None, ""), (QUESTION, None, "same answer"),
+                               (QUESTION, FRESH_DAYS, "new as_of each time")):
+        rate, w50, w99 = wrk(url + path, script)
+        print(f"{label:<9} 8 clients, {path:<27} {note:<20} {rate:8.0f} req/s, "
+              f"p50 {w50:6.2f} ms, p99 {w99:6.2f} ms", flush=True)
+
+
+def main() -> None:
+    args = arguments(__doc__, repeats=500)
+    if not shutil.which("wrk"):
+        raise SystemExit("wrk is not installed (apt-get install wrk)")
+    with tempfile.TemporaryDirectory() as tmp:
+        with EmbeddedStore(Path(tmp) / "store") as store:
+            init_store(store, max_bytes=10**9)
+        with served(["--store", str(Path(tmp) / "store")]) as url:
+            measure("embedded", url, args.repeats)
+        with oxigraph_server(Path(tmp) / "ox") as base:
+            init_store(RemoteStore(base + "/query", base + "/update", base + "/store"),
+                       max_bytes=10**9)
+            with served(["--remote", base + "/query"]) as url:
+                measure("remote", url, args.repeats)
+
+
+if __name__ == "__main__":
+    main()
