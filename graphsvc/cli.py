@@ -285,7 +285,7 @@ def serve_cmd(ctx: click.Context, host: str, port: int, threads: int) -> None:
     loading control sets with the token GRAPHSVC_LOAD_TOKEN)."""
     import waitress
 
-    from graphsvc.web import create_app
+    from graphsvc.web import close_app, create_app
 
     app = create_app(ctx.obj)
     click.echo(f"graphsvc serving on http://{host}:{port}/ "
@@ -294,7 +294,7 @@ def serve_cmd(ctx: click.Context, host: str, port: int, threads: int) -> None:
         waitress.serve(app, host=host, port=port, threads=threads, ident="graphsvc",
                        clear_untrusted_proxy_headers=True)
     finally:
-        app.extensions["graphsvc"].pool.close()
+        close_app(app)
 
 
 @main.command("derive-crosswalks")

@@ -107,11 +107,11 @@ def web_config(request: pytest.FixtureRequest):
 
 @pytest.fixture(scope="module")
 def app(web_config):
-    from graphsvc.web import create_app
+    from graphsvc.web import close_app, create_app
 
     application = create_app(web_config)
     yield application
-    application.extensions["graphsvc"].pool.close()
+    close_app(application)
 
 
 @pytest.fixture

@@ -26,7 +26,7 @@ pytestmark = pytest.mark.skipif(not shutil.which(CHROMIUM) and not Path(CHROMIUM
 def site(served_store: Path) -> Iterator[str]:
     from waitress.server import create_server
 
-    from graphsvc.web import create_app
+    from graphsvc.web import close_app, create_app
 
     app = create_app(Config(store=served_store))
     server = create_server(app, host="127.0.0.1", port=0, threads=4)
@@ -34,7 +34,7 @@ def site(served_store: Path) -> Iterator[str]:
     thread.start()
     yield f"http://127.0.0.1:{server.effective_port}"
     server.close()
-    app.extensions["graphsvc"].pool.close()
+    close_app(app)
 
 
 @pytest.fixture(scope="module")

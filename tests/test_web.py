@@ -126,7 +126,7 @@ def test_time_limit_and_row_cap(app, web_config) -> None:
     endpoint keeps answering; answers are cut at the row cap."""
     from dataclasses import replace
 
-    from graphsvc.web import create_app
+    from graphsvc.web import close_app, create_app
 
     bounded = create_app(replace(web_config, query_timeout_s=1.0, max_result_rows=5),
                          store=app.extensions["graphsvc"].store, pool_size=1)
@@ -144,7 +144,7 @@ def test_time_limit_and_row_cap(app, web_config) -> None:
         assert len(capped.get_json()["results"]["bindings"]) == 5
         assert capped.headers["X-Graphsvc-Truncated"] == "true"
     finally:
-        bounded.extensions["graphsvc"].pool.close()
+        close_app(bounded)
 
 
 def test_real_sparql_clients(live_url: str, direct) -> None:
@@ -215,7 +215,7 @@ def test_validation_upload(client, shared_data: Path) -> None:
 def test_upload_limit(app, web_config) -> None:
     from dataclasses import replace
 
-    from graphsvc.web import create_app
+    from graphsvc.web import close_app, create_app
 
     small = create_app(replace(web_config, max_upload_bytes=1000),
                        store=app.extensions["graphsvc"].store, pool_size=1)
@@ -224,7 +224,7 @@ def test_upload_limit(app, web_config) -> None:
             "file": (io.BytesIO(b"#" * 5000), "big.ttl")})
         assert answer.status_code == 413 and "limit" in answer.get_json()["error"]
     finally:
-        small.extensions["graphsvc"].pool.close()
+        close_app(small)
 
 
 def test_loading_needs_the_token(client, direct, shared_data: Path) -> None:

@@ -39,6 +39,7 @@ class Services:
     config: Config
     store: Store
     pool: QueryPool
+    owns_store: bool  # opened by create_app, so closed by close_app
 
 
 def services() -> Services:
@@ -59,7 +60,8 @@ def create_app(config: Config | None = None, *, store: Store | None = None,
         JSON_SORT_KEYS=False,
     )
     opened = store or open_store(config)
-    app.extensions["graphsvc"] = Services(config, opened, QueryPool(config, size=pool_size))
+    app.extensions["graphsvc"] = Services(config, opened, QueryPool(config, size=pool_size),
+                                          owns_store=store is None)
 
     from graphsvc.web import api, pages, sparql
 
@@ -77,6 +79,14 @@ def create_app(config: Config | None = None, *, store: Store | None = None,
     app.register_error_handler(HTTPException, _error)
     app.jinja_env.globals["csrf_token"] = csrf_token
     return app
+
+
+def close_app(app: Flask) -> None:
+    """Stop the query processes and close the store (the embedded store's lock)."""
+    services_ = app.extensions["graphsvc"]
+    services_.pool.close()
+    if services_.owns_store:
+        services_.store.close()
 
 
 def _headers(response: Response) -> Response:
