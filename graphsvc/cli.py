@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import sys
 from collections import Counter
 from collections.abc import Callable
@@ -288,6 +289,8 @@ def serve_cmd(ctx: click.Context, host: str, port: int, threads: int) -> None:
     from graphsvc.web import close_app, create_app
 
     app = create_app(ctx.obj)
+    # stop cleanly on SIGTERM too: the query processes end and the store is flushed
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     click.echo(f"graphsvc serving on http://{host}:{port}/ "
                f"(store: {ctx.obj.remote or ctx.obj.store_dir})", err=True)
     try:

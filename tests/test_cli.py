@@ -178,4 +178,4 @@ def test_serve_runs_the_web_service(loaded_server, tmp_path: Path) -> None:
             assert "What is loaded" in r.read().decode()
     finally:
         process.terminate()
-        process.wait(timeout=20)
+        assert process.wait(timeout=20) == 0  # SIGTERM: a clean stop
