@@ -209,3 +209,11 @@ def test_kept_answers_are_forgotten_when_the_store_writes(tmp_path: Path) -> Non
                     replace=True)
         rows = store.query("SELECT ?s WHERE { ?s ?p ?o }")
         assert [str(r[0]) for r in rows] == [ex + "c"]
+
+
+def test_a_second_writer_is_told_who_holds_the_store(tmp_path: Path) -> None:
+    with EmbeddedStore(tmp_path / "s"):
+        with pytest.raises(StoreError, match="another process writes to it"):
+            EmbeddedStore(tmp_path / "s")
+        with EmbeddedStore(tmp_path / "s", read_only=True) as reader:  # readers may open
+            assert reader.query("ASK {}") is True

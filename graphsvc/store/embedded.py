@@ -51,7 +51,9 @@ class EmbeddedStore(Store):
                 path.mkdir(parents=True, exist_ok=True)
                 self._store = ox.Store(str(path))
         except OSError as exc:
-            raise StoreError(f"cannot open the store: {exc}", where=str(path)) from exc
+            hint = ("; another process writes to it (a running `graphsvc serve`?): stop it, "
+                    "or load through its HTTP API" if "LOCK" in str(exc) else "")
+            raise StoreError(f"cannot open the store: {exc}{hint}", where=str(path)) from exc
         # Answers are kept until this store writes. Only where this process is the one
         # writer: a read-only opener cannot know when another process writes.
         self._answers: OrderedDict[tuple[str, int | None], QueryResult] | None = (
