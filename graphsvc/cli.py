@@ -7,7 +7,6 @@ import signal
 import sys
 from collections import Counter
 from collections.abc import Callable
-from datetime import date
 from pathlib import Path
 
 import click
@@ -24,7 +23,7 @@ from graphsvc.importers.oscal.importer import import_oscal
 from graphsvc.importers.rdf import load_files
 from graphsvc.importers.safety import read_limited
 from graphsvc.output import ROW_FORMATS, render
-from graphsvc.questions import ask, load_questions
+from graphsvc.questions import ask, load_questions, parse_day
 from graphsvc.store import Store, open_store
 from graphsvc.validation import ENGINES, validate
 from graphsvc.validation_output import REPORT_FORMATS, render_report
@@ -259,12 +258,7 @@ def validate_cmd(ctx: click.Context, file: Path | None, graph: str | None,
 
     Exit 0: no violations (warnings allowed); 1: violations; 2: bad input.
     """
-    day = None
-    if as_of is not None:
-        try:
-            day = date.fromisoformat(as_of)
-        except ValueError:
-            raise BadInput(f"not a date (YYYY-MM-DD): {as_of!r}", where="--as-of") from None
+    day = parse_day(as_of, "--as-of") if as_of is not None else None
     data = read_limited(file, ctx.obj.max_load_bytes) if file is not None else None
     with _store(ctx, read_only=True) as store:
         report = validate(store, path=file, data=data, graph=graph, baseline=baseline,

@@ -28,6 +28,11 @@ def plain(term: Term | None) -> str:
     return "" if term is None else str(term)
 
 
+def plain_rows(rows: Rows) -> list[dict[str, str]]:
+    """Each row as column -> plain text ('' when unbound), for JSON and templates."""
+    return [{k: plain(v) for k, v in row.items()} for row in rows.dicts()]
+
+
 def table(rows: Rows) -> str:
     cells = [rows.variables] + [[plain(t) for t in row] for row in rows]
     widths = [min(60, max(len(c[i]) for c in cells)) for i in range(len(rows.variables))]

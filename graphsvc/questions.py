@@ -154,12 +154,8 @@ def _term(p: Param, raw: str, where: str, store: Store, today: date) -> Term:
                            where=where)
         return iri
     if p.type == "date":
-        if raw == "today":
-            return Literal(today.isoformat(), datatype=XSD.date)
-        try:
-            return Literal(date.fromisoformat(raw).isoformat(), datatype=XSD.date)
-        except ValueError:
-            raise BadInput(f"not a date (YYYY-MM-DD): {raw!r}", where=where) from None
+        day = today if raw == "today" else parse_day(raw, where)
+        return Literal(day.isoformat(), datatype=XSD.date)
     if p.type == "integer":
         if not re.fullmatch(r"-?\d{1,9}", raw):
             raise BadInput(f"not a whole number: {raw!r}", where=where)
@@ -173,6 +169,14 @@ def _term(p: Param, raw: str, where: str, store: Store, today: date) -> Term:
             raise BadInput(f"must be one of {', '.join(p.values)}, not {raw!r}", where=where)
         return URIRef(expand(raw, where)) if ":" in raw else Literal(raw)
     return Literal(raw)
+
+
+def parse_day(raw: str, where: str) -> date:
+    """A YYYY-MM-DD day, or BadInput naming where it came from."""
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise BadInput(f"not a date (YYYY-MM-DD): {raw!r}", where=where) from None
 
 
 def ask(store: Store, name: str, given: dict[str, str] | None = None,

@@ -30,6 +30,7 @@ from graphsvc.importers.oscal.document import read_oscal
 from graphsvc.importers.oscal.importer import build_oscal
 from graphsvc.importers.rdf import EXTENSIONS, read_rdf
 from graphsvc.namespaces import GC, ID
+from graphsvc.questions import expand
 from graphsvc.store import Rows, Store, Term, Triple, check_iri
 from graphsvc.store.bindings import values_block
 from graphsvc.store.embedded import EmbeddedStore
@@ -182,11 +183,7 @@ def resolve_baseline(store: Store, given: str | None, own: set[Triple], control_
             raise BadInput("the control set names no baseline (or several); give --baseline",
                            where="--baseline")
         given = str(targets.pop())
-    if given.startswith("id:"):
-        given = str(ID) + given[3:]
-    elif ":" not in given:
-        given = str(ID[f"baseline/{given}"])
-    iri = check_iri(given, "--baseline")
+    iri = URIRef(expand(given if ":" in given else f"id:baseline/{given}", "--baseline"))
     found = store.query("PREFIX gc: <https://w3id.org/graphsvc/compliance#> "
                         "ASK { ?b a gc:Baseline }", {"b": iri})
     if found is not True:

@@ -43,8 +43,7 @@ def bind_values(sparql: str, bindings: Mapping[str, Term]) -> str:
     and which a literal, so that plan is made and checked (parsed) once; binding new
     values then only writes terms in (parsing the result each time cost 40 ms).
     """
-    check_bindings(bindings)
-    texts = {name: _term_text(term, name) for name, term in bindings.items()}
+    texts = _texts(bindings)
     kinds = tuple(sorted((name, _kind(term)) for name, term in bindings.items()))
     return "".join(texts[piece[1]] if isinstance(piece, tuple) else piece
                    for piece in _plan(sparql, kinds))
@@ -135,18 +134,21 @@ def _where_group(tokens: list[re.Match[str]]) -> int | None:
 
 def values_block(name: str, terms: Iterable[Term]) -> str:
     """``VALUES ?name { ... }`` of checked terms (one variable, many values)."""
-    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
-        raise BadInput(f"not a variable name: {name!r}", where="bindings")
+    _check_name(name)
     cells = " ".join(sorted(_term_text(t, name) for t in terms))
     return f"VALUES ?{name} {{ {cells} }}\n"
 
 
-def check_bindings(bindings: Mapping[str, Term]) -> None:
+def _texts(bindings: Mapping[str, Term]) -> dict[str, str]:
     """Variable names are plain names; values are IRIs safe in <...> or literals."""
-    for name, term in bindings.items():
-        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
-            raise BadInput(f"not a variable name: {name!r}", where="bindings")
-        _term_text(term, name)
+    for name in bindings:
+        _check_name(name)
+    return {name: _term_text(term, name) for name, term in bindings.items()}
+
+
+def _check_name(name: str) -> None:
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+        raise BadInput(f"not a variable name: {name!r}", where="bindings")
 
 
 def _term_text(term: Term, name: str) -> str:

@@ -5,7 +5,6 @@ of an uploaded control set, and loading one into the store (with the configured 
 from __future__ import annotations
 
 import secrets
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -13,8 +12,8 @@ from flask import Blueprint, Response, jsonify, request, url_for
 
 from graphsvc import __version__
 from graphsvc.errors import BadInput, GraphsvcError
-from graphsvc.output import delimited, plain
-from graphsvc.questions import ask, describe, get_question, load_questions
+from graphsvc.output import delimited, plain_rows
+from graphsvc.questions import ask, describe, get_question, load_questions, parse_day
 from graphsvc.store import Rows
 from graphsvc.validation import Report, control_set_of, read_control_set, validate
 from graphsvc.validation_output import as_json, sarif
@@ -43,7 +42,7 @@ def question(name: str) -> Response:
         return Response(delimited(rows), mimetype="text/csv",
                         headers={"Content-Disposition": f"attachment; filename={name}.csv"})
     return jsonify(question=name, parameters=bound, columns=rows.variables,
-                   rows=[{k: plain(v) for k, v in row.items()} for row in rows.dicts()])
+                   rows=plain_rows(rows))
 
 
 def run_question(name: str, given: dict[str, str]) -> tuple[Rows, dict[str, str]]:
@@ -132,11 +131,8 @@ def validate_request() -> Report:
     upload = request.files.get("file")
     if upload is None or not upload.filename:
         raise BadInput("attach the control set as the form field 'file'", where="file")
-    as_of = request.form.get("as_of") or None
-    try:
-        day = date.fromisoformat(as_of) if as_of else None
-    except ValueError:
-        raise BadInput(f"not a date (YYYY-MM-DD): {as_of!r}", where="as_of") from None
+    as_of = request.form.get("as_of")
+    day = parse_day(as_of, "as_of") if as_of else None
     name = Path(upload.filename).name
     data = upload.read()
     return validate(services().store, path=Path(name), data=data,

@@ -14,7 +14,7 @@ from rdflib import RDF, RDFS, Graph, URIRef
 
 from graphsvc.errors import BadInput
 from graphsvc.namespaces import GC, ID
-from graphsvc.output import plain
+from graphsvc.output import plain_rows
 from graphsvc.questions import get_question, load_questions
 from graphsvc.store import Rows
 from graphsvc.validation_output import REPORT_FORMATS, as_json, sarif
@@ -28,10 +28,6 @@ _REPORTS: OrderedDict[str, Any] = OrderedDict()  # recent validation reports, fo
 KEEP_REPORTS = 32
 
 
-def table(rows: Rows) -> list[dict[str, str]]:
-    return [{k: plain(v) for k, v in row.items()} for row in rows.dicts()]
-
-
 @blueprint.app_template_filter("local")
 def local_link(iri: str) -> str:
     """Our IRIs link to their page here; others are shown, not followed."""
@@ -42,7 +38,7 @@ def local_link(iri: str) -> str:
 def home() -> str:
     rows, _ = run_question("inventory", {})
     groups: dict[str, list[dict[str, str]]] = defaultdict(list)
-    for row in table(rows):
+    for row in plain_rows(rows):
         groups[row["kind"]].append(row)
     graphs = services().store.graphs()
     return render_template("home.html", groups=groups, graphs=len(graphs),
@@ -60,7 +56,7 @@ def question(name: str) -> str:
     given = {p.name: request.args.get(p.name, p.default or "") for p in q.params}
     rows, error = None, None
     try:
-        rows = table(run_question(name, {k: v for k, v in given.items() if v})[0])
+        rows = plain_rows(run_question(name, {k: v for k, v in given.items() if v})[0])
     except BadInput as exc:  # shown beside the form, with the status a client expects
         error = str(exc)
     query_string = request.query_string.decode()
@@ -87,7 +83,7 @@ def resource(rest: str) -> Any:
     if GC.Framework in types:
         rows, _ = run_question("framework-controls", {"framework": str(iri)})
         families: dict[str, list[dict[str, str]]] = defaultdict(list)
-        for row in table(rows):
+        for row in plain_rows(rows):
             families[row["family"] or "(none)"].append(row)
         return render_template("framework.html", iri=iri, families=families,
                                label=described.value(iri, RDFS.label))
@@ -124,20 +120,20 @@ def control_page(iri: URIRef, described: Graph) -> str:
     attestations, _ = run_question("coverage-of-control", {"control": str(iri)})
     return render_template(
         "control.html", iri=iri, identifier=described.value(iri, GC.identifier),
-        title=described.value(iri, GC.title), prose=table(prose), params=table(params),
-        baselines=table(baselines), who=table(who), crosswalk=table(crosswalk),
-        attestations=table(attestations))
+        title=described.value(iri, GC.title), prose=plain_rows(prose), params=plain_rows(params),
+        baselines=plain_rows(baselines), who=plain_rows(who), crosswalk=plain_rows(crosswalk),
+        attestations=plain_rows(attestations))
 
 
 @blueprint.get("/crosswalks")
 def crosswalks() -> str:
-    frameworks = [r for r in table(run_question("inventory", {})[0])
+    frameworks = [r for r in plain_rows(run_question("inventory", {})[0])
                   if r["kind"] == "framework"]
     source, target = request.args.get("source", ""), request.args.get("target", "")
     cells, families, relations, pairs, error = {}, ([], []), [], None, None
     if source and target:
         try:
-            rows = table(run_question("crosswalk-matrix",
+            rows = plain_rows(run_question("crosswalk-matrix",
                                       {"source": source, "target": target})[0])
             for r in rows:
                 key = (r["sourceFamily"], r["targetFamily"])
@@ -145,7 +141,7 @@ def crosswalks() -> str:
             families = (sorted({k[0] for k in cells}), sorted({k[1] for k in cells}))
             relations = sorted({r["relation"] for r in rows})
             if request.args.get("sourceFamily") and request.args.get("targetFamily"):
-                pairs = table(run_question("crosswalk-pairs", {
+                pairs = plain_rows(run_question("crosswalk-pairs", {
                     "source": source, "target": target,
                     "sourceFamily": request.args["sourceFamily"],
                     "targetFamily": request.args["targetFamily"]})[0])
@@ -163,7 +159,7 @@ def coverage() -> str:
 
 
 def coverage_page(control_set: str) -> Any:
-    inventory = table(run_question("inventory", {})[0])
+    inventory = plain_rows(run_question("inventory", {})[0])
     sets = [r for r in inventory if r["kind"] == "control set"]
     baselines = [r for r in inventory if r["kind"] == "baseline"]
     control_set = control_set or (sets[0]["thing"] if sets else "")
@@ -171,8 +167,8 @@ def coverage_page(control_set: str) -> Any:
              "as_of": request.args.get("as_of", "")}
     rows, matrix, error = [], [], None
     try:
-        rows = table(run_question("coverage", {k: v for k, v in given.items() if v})[0])
-        matrix = table(run_question("responsibility-matrix", {"controlSet": control_set})[0])
+        rows = plain_rows(run_question("coverage", {k: v for k, v in given.items() if v})[0])
+        matrix = plain_rows(run_question("responsibility-matrix", {"controlSet": control_set})[0])
     except BadInput as exc:
         error = str(exc)
     return render_template("coverage.html", sets=sets, baselines=baselines, given=given,
@@ -181,7 +177,7 @@ def coverage_page(control_set: str) -> Any:
 
 @blueprint.route("/validate", methods=["GET", "POST"])
 def validate_page() -> Any:
-    baselines = [r for r in table(run_question("inventory", {})[0]) if r["kind"] == "baseline"]
+    baselines = [r for r in plain_rows(run_question("inventory", {})[0]) if r["kind"] == "baseline"]
     report, error, key = None, None, None
     if request.method == "POST":
         try:

@@ -22,11 +22,11 @@ from graphsvc.web import services
 blueprint = Blueprint("sparql", __name__)
 
 ROW_TYPES = {
-    "application/sparql-results+json": lambda r: sparql_json(r),
+    "application/sparql-results+json": sparql_json,
     "application/sparql-results+xml": sparql_xml,
     "text/csv": delimited,
     "text/tab-separated-values": tsv,
-    "application/json": lambda r: sparql_json(r),
+    "application/json": sparql_json,
 }
 GRAPH_TYPES = {"text/turtle": "turtle", "application/n-triples": "nt",
                "application/ld+json": "json-ld"}
@@ -54,9 +54,9 @@ def endpoint() -> Response:
     if len(query) > config.max_query_chars:
         raise TooLarge(f"the query has {len(query)} characters; the limit is "
                        f"{config.max_query_chars}", where="query")
-    info = check_query(query)
-    known = {g.iri for g in services().store.graphs()}
-    for iri in sorted(info.datasets | set(default_graphs) | set(named_graphs)):
+    named = check_query(query).datasets | set(default_graphs) | set(named_graphs)
+    known = {g.iri for g in services().store.graphs()} if named else set()
+    for iri in sorted(named):
         if iri not in known:
             raise BadInput(f"<{iri}> is not a graph of this store; FROM and graph "
                            "parameters may only name its graphs (nothing is fetched)",
