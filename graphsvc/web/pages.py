@@ -16,7 +16,6 @@ from graphsvc.errors import BadInput
 from graphsvc.namespaces import GC, ID
 from graphsvc.output import plain_rows
 from graphsvc.questions import get_question, load_questions
-from graphsvc.store import Rows
 from graphsvc.validation_output import REPORT_FORMATS, as_json, sarif
 from graphsvc.web import check_csrf, services
 from graphsvc.web.api import run_question, validate_request
@@ -99,30 +98,16 @@ def _triples(graph: Graph, iri: URIRef) -> list[tuple[str, str]]:
 
 
 def control_page(iri: URIRef, described: Graph) -> str:
-    store = services().store
-    prose = store.query("""PREFIX gc: <https://w3id.org/graphsvc/compliance#>
-        SELECT DISTINCT ?name ?text WHERE { ?c gc:hasPart+ ?part .
-          ?part gc:prose ?text . OPTIONAL { ?part gc:partName ?name } }""", {"c": iri})
-    params = store.query("""PREFIX gc: <https://w3id.org/graphsvc/compliance#>
-        SELECT DISTINCT ?param ?value WHERE { ?c gc:hasParameter ?param .
-          OPTIONAL { ?param gc:parameterValue ?value } }""", {"c": iri})
-    baselines = store.query("""PREFIX gc: <https://w3id.org/graphsvc/compliance#>
-        SELECT DISTINCT ?baseline WHERE { ?baseline gc:includesControl ?c }""", {"c": iri})
-    who = store.query("""PREFIX gc: <https://w3id.org/graphsvc/compliance#>
-        PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
-        SELECT DISTINCT ?set ?label ?responsibility ?status WHERE {
-          ?impl gc:implementsControl ?c ; gc:inControlSet ?set .
-          OPTIONAL { ?set rdfs:label ?label }
-          OPTIONAL { ?impl gc:responsibility/rdfs:label ?responsibility }
-          OPTIONAL { ?impl gc:status/gc:identifier ?status } } ORDER BY ?label""", {"c": iri})
-    assert all(isinstance(r, Rows) for r in (prose, params, baselines, who))
-    crosswalk, _ = run_question("crosswalk", {"requirement": str(iri)})
-    attestations, _ = run_question("coverage-of-control", {"control": str(iri)})
+    answers = {name: plain_rows(run_question(name, {param: str(iri)})[0]) for name, param in (
+        ("control-text", "control"), ("control-parameters", "control"),
+        ("control-baselines", "control"), ("control-implementations", "control"),
+        ("crosswalk", "requirement"), ("coverage-of-control", "control"))}
     return render_template(
         "control.html", iri=iri, identifier=described.value(iri, GC.identifier),
-        title=described.value(iri, GC.title), prose=plain_rows(prose), params=plain_rows(params),
-        baselines=plain_rows(baselines), who=plain_rows(who), crosswalk=plain_rows(crosswalk),
-        attestations=plain_rows(attestations))
+        title=described.value(iri, GC.title), prose=answers["control-text"],
+        params=answers["control-parameters"], baselines=answers["control-baselines"],
+        who=answers["control-implementations"], crosswalk=answers["crosswalk"],
+        attestations=answers["coverage-of-control"])
 
 
 @blueprint.get("/crosswalks")
