@@ -283,15 +283,13 @@ def data_graph(store: Store, own: set[Triple], control_set: URIRef, baseline: UR
         assert isinstance(rows, Rows)
         for b, c in rows:
             data.add((b, GC.includesControl, c))
-    months = review_months
-    data.add((REQUEST, RDF.type, GC.ValidationRequest))
-    data.add((REQUEST, GC.validates, control_set))
-    data.add((REQUEST, GC.againstBaseline, baseline))
-    data.add((REQUEST, GC.asOf, Literal(as_of.isoformat(), datatype=XSD.date)))
-    data.add((REQUEST, GC.reviewMonths, Literal(months)))
-    data.add((REQUEST, GC.reviewedSince, _day(_months_before(as_of, months))))
-    data.add((REQUEST, GC.riskReviewedSince,
-              _day(_months_before(as_of, RISK_REVIEW_MONTHS))))
+    data |= {
+        (REQUEST, RDF.type, GC.ValidationRequest), (REQUEST, GC.validates, control_set),
+        (REQUEST, GC.againstBaseline, baseline), (REQUEST, GC.asOf, _day(as_of)),
+        (REQUEST, GC.reviewMonths, Literal(review_months)),
+        (REQUEST, GC.reviewedSince, _day(_months_before(as_of, review_months))),
+        (REQUEST, GC.riskReviewedSince, _day(_months_before(as_of, RISK_REVIEW_MONTHS))),
+    }
     return data, families
 
 
@@ -316,7 +314,7 @@ def _months_before(day: date, months: int) -> date:
 def run_fast(data: set[Triple]) -> list[Result]:
     """Each constraint once for all focus nodes: ``$this`` becomes a variable bound by
     the shape's target (instances of the class, SHACL's rdfs:subClassOf* included)."""
-    store = EmbeddedStore()
+    store = EmbeddedStore(keep_answers=False)  # used once
     store.write({str(ID["validation/data"]): list(data)})
     results = []
     for c in constraints():
