@@ -27,6 +27,7 @@ from graphsvc.questions import ask, load_questions, parse_day
 from graphsvc.store import Store, open_store
 from graphsvc.validation import ENGINES, validate
 from graphsvc.validation_output import REPORT_FORMATS, render_report
+from graphsvc.writes import drop_graphs
 
 
 class _Group(click.Group):
@@ -67,10 +68,12 @@ def _store(ctx: click.Context, *, read_only: bool = False) -> Store:
 
 
 @main.command()
-@click.option("--no-demo", is_flag=True, help="Leave out the fictional demo customer.")
+@click.option("--no-demo", is_flag=True, help="Leave out the fictional demo customer (and "
+                                              "remove it if an earlier init loaded it).")
 @click.pass_context
 def init(ctx: click.Context, no_demo: bool) -> None:
-    """Create the store and load the ontology, the AWS programme and the demo customer.
+    """Create the store and load the ontology, the AWS programme, the FedRAMP rev5
+    baselines (release 5.1.1 of SP 800-53 rev5) and the demo customer.
 
     Safe to run again: each shipped graph is replaced, not duplicated.
     """
@@ -116,6 +119,21 @@ def query(ctx: click.Context, sparql: str | None, query_file, fmt: str) -> None:
 
 
 @main.command()
+@click.argument("graphs", nargs=-1, required=True)
+@click.pass_context
+def drop(ctx: click.Context, graphs: tuple[str, ...]) -> None:
+    """Remove named graphs (IRIs, or names such as demo-customer), all or none.
+
+    \b
+    Example:
+      graphsvc drop oscal/ssp/cff8385f-108e-40a5-8f7a-82f3dc0eaba8
+    """
+    with _store(ctx) as store:
+        for graph in drop_graphs(store, graphs):
+            click.echo(f"dropped {graph}")
+
+
+@main.command()
 @click.argument("files", nargs=-1, required=True,
                 type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--graph", help="Load into this named graph (default: one graph per file, "
@@ -144,7 +162,9 @@ def _show(totals: Counter[str]) -> Callable[[ImportReport], None]:
     def show(report: ImportReport) -> None:
         totals.update(report.counts)
         counts = ", ".join(f"{v} {k}" for k, v in report.counts.items())
-        click.echo(f"{report.source}: {report.model} -> {report.graph} ({counts})", err=True)
+        graphs = report.graph if report.release in (None, report.graph) else \
+            f"{report.graph} and release graph {report.release}"
+        click.echo(f"{report.source}: {report.model} -> {graphs} ({counts})", err=True)
         for warning in report.warnings:
             click.echo(f"warning: {report.source}: {warning}", err=True)
 
@@ -162,9 +182,12 @@ def _summary(totals: Counter[str]) -> None:
                                   "recognise, e.g. nist-sp-800-53-rev5.")
 @click.option("--catalog", help="Framework slug of the loaded catalog a profile resolves "
                                 "against (default: found from the profile's import).")
+@click.option("--release", help="For a catalog: the release it states (default: from its "
+                                "version, 5.1.1+u4 is 5.1.1). For a profile: the release it "
+                                "selects from (default: the newest loaded).")
 @click.pass_context
 def import_oscal_cmd(ctx: click.Context, files: tuple[Path, ...], framework: str | None,
-                     catalog: str | None) -> None:
+                     catalog: str | None, release: str | None) -> None:
     """Import OSCAL files (JSON, YAML or XML): catalogs, resolved-profile catalogs,
     profiles, component definitions, SSPs and mapping collections. Each file becomes one
     named graph; importing it again replaces it. All files go in one transaction.
@@ -175,7 +198,7 @@ def import_oscal_cmd(ctx: click.Context, files: tuple[Path, ...], framework: str
     totals: Counter[str] = Counter()
     with _store(ctx) as store:
         import_oscal(store, files, max_bytes=ctx.obj.max_load_bytes, framework=framework,
-                     catalog=catalog, progress=_show(totals))
+                     catalog=catalog, release=release, progress=_show(totals))
     _summary(totals)
 
 
@@ -238,6 +261,9 @@ def ask_cmd(ctx: click.Context, name: str, params: tuple[str, ...], fmt: str) ->
 @click.option("--graph", help="Validate the control set in this named graph of the store.")
 @click.option("--baseline", help="Baseline: slug (fedramp-rev5-high), id:baseline/... or IRI "
                                  "(default: the one the control set targets).")
+@click.option("--framework", help="Read an SSP's control ids as this framework's, e.g. "
+                                  "nist-sp-800-53-rev5 (default: the baseline's, else the "
+                                  "one its profile names).")
 @click.option("--as-of", "as_of", help="Day on which attestations and agreements must be "
                                        "valid (YYYY-MM-DD, default today).")
 @click.option("--review-months", type=int, default=12, show_default=True,
@@ -249,8 +275,8 @@ def ask_cmd(ctx: click.Context, name: str, params: tuple[str, ...], fmt: str) ->
 @click.option("-o", "--output", type=click.File("w"), default="-", show_default=True)
 @click.pass_context
 def validate_cmd(ctx: click.Context, file: Path | None, graph: str | None,
-                 baseline: str | None, as_of: str | None, review_months: int, fmt: str,
-                 engine: str, output) -> None:
+                 baseline: str | None, framework: str | None, as_of: str | None,
+                 review_months: int, fmt: str, engine: str, output) -> None:
     """Check a control set (OSCAL SSP as JSON/YAML/XML, Turtle, JSON-LD) against the
     shapes of shapes/: completeness against the baseline (inheritance and as-of
     included), well-formed statements, shared-responsibility rules, legal agreements,
@@ -262,7 +288,8 @@ def validate_cmd(ctx: click.Context, file: Path | None, graph: str | None,
     data = read_limited(file, ctx.obj.max_load_bytes) if file is not None else None
     with _store(ctx, read_only=True) as store:
         report = validate(store, path=file, data=data, graph=graph, baseline=baseline,
-                          as_of=day, review_months=review_months, engine=engine)
+                          framework=framework, as_of=day, review_months=review_months,
+                          engine=engine)
     output.write(render_report(report, fmt))
     if not report.passed:
         sys.exit(1)

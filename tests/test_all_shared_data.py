@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from bench.imports import oscal_files
+from graphsvc.framework_index import INDEX_GRAPH
 from graphsvc.importers.crosswalk import import_crosswalks
 from graphsvc.importers.oscal.importer import import_oscal
 from graphsvc.store.embedded import EmbeddedStore
@@ -18,7 +19,8 @@ def test_every_oscal_file_imports(shared_data: Path) -> None:
         models = {r.model for r in reports}
         assert models == {"catalog", "profile", "component-definition", "system-security-plan",
                           "mapping-collection", "assessment-plan", "assessment-results"}
-        assert len(store.graphs()) == len({r.graph for r in reports})
+        written = {r.graph for r in reports} | {r.release for r in reports if r.release}
+        assert {g.iri for g in store.graphs()} == written | {INDEX_GRAPH}
 
 
 def test_every_crosswalk_file_imports(shared_data: Path) -> None:
@@ -30,4 +32,5 @@ def test_every_crosswalk_file_imports(shared_data: Path) -> None:
     with EmbeddedStore() as store:
         reports = import_crosswalks(store, files, max_bytes=10**9)
     assert len(reports) == len(files)
-    assert sum(r.counts["mappings"] for r in reports) > 15000
+    # (CISO Assistant libraries state each pair twice, forward and "revert": kept once)
+    assert sum(r.counts["mappings"] for r in reports) > 10000

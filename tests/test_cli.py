@@ -58,7 +58,8 @@ def test_init_is_repeatable_and_graphs_lists_counts(runner: CliRunner) -> None:
         f"{base}oscal/baseline/fedramp-rev5-{level}"
         for level in ("low", "li-saas", "moderate", "high")} | {
         f"{base}oscal/ssp/{uuid}-0000-4000-8000-000000000000"
-        for uuid in ("a0a0a0a0", "c0c0c0c0")}
+        for uuid in ("a0a0a0a0", "c0c0c0c0")} | {
+        f"{base}oscal/catalog/nist-sp-800-53-rev5/5.1.1", f"{base}derived/frameworks"}
     # each graph holds its file's triples plus a five-triple provenance record
     assert counted["https://w3id.org/graphsvc/graph/demo-customer"] == len(
         Graph().parse(DEMO)) + 5

@@ -9,9 +9,11 @@ from pathlib import Path
 from rdflib import Graph
 
 from graphsvc.export import dumps, oscal_mapping_collection
+from graphsvc.framework_index import INDEX_GRAPH
 from graphsvc.importers.crosswalk import import_crosswalks
 from graphsvc.importers.oscal.importer import import_oscal
 from graphsvc.store import Rows, Store
+from graphsvc.writes import drop_graphs
 from tests.helpers import MAPPINGS_BY_RELATION
 
 MAP_TRIPLES = """
@@ -20,17 +22,18 @@ CONSTRUCT { ?m ?p ?o } WHERE { ?m a gc:Mapping ; ?p ?o FILTER(?p != gc:mappingSo
 """
 
 
-def map_graph(store: Store) -> Graph:
+def map_graph(store: Store) -> list[tuple]:
+    """Each mapping as what it says (its IRI names its source document, which differs)."""
     result = store.query(MAP_TRIPLES)
     assert isinstance(result, Graph)
-    return result
+    return sorted(tuple(sorted(result.predicate_objects(m))) for m in set(result.subjects()))
 
 
 def round_trip(store: Store, tmp_path: Path, source: str, target: str) -> Path:
     document, _ = oscal_mapping_collection(store, source, target)
     path = tmp_path / "exported.json"
     path.write_text(dumps(document))
-    store.drop([g.iri for g in store.graphs()])
+    drop_graphs(store, [g.iri for g in store.graphs() if g.iri != INDEX_GRAPH])
     import_oscal(store, [path], max_bytes=10**8)
     return path
 
@@ -43,7 +46,7 @@ def test_oscal_round_trip_gives_the_same_mappings(store: Store, shared_data: Pat
     before = map_graph(store)
     exported = round_trip(store, tmp_path, "nist-sp-800-53-rev5", "nist-sp-800-53-rev4")
     after = map_graph(store)
-    assert len(before) > 5000 and set(before) == set(after)
+    assert len(before) == 740 and before == after
     maps = json.loads(exported.read_text())["mapping-collection"]["mappings"][0]["maps"]
     assert len(maps) == 740
 

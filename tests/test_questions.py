@@ -21,6 +21,7 @@ from graphsvc.namespaces import GC
 from graphsvc.questions import ask, load_questions, parse_question
 from graphsvc.store import Rows, Store
 from tests.conftest import ROOT
+from tests.helpers import drop_added
 
 SSP = ROOT / "ontology/demo-customer-ssp.oscal.json"
 DEMO_TTL = ROOT / "ontology/demo-customer.ttl"
@@ -137,7 +138,7 @@ def test_coverage_through_a_crosswalk(loaded: Store, shared_data: Path, tmp_path
     try:
         _coverage_through_a_crosswalk(loaded, shared_data, tmp_path, mapping)
     finally:  # the remote store is shared by the session
-        loaded.drop([g.iri for g in loaded.graphs() if g.iri not in before])
+        drop_added(loaded, before)
 
 
 def _coverage_through_a_crosswalk(loaded: Store, shared_data: Path, tmp_path: Path,
@@ -281,7 +282,7 @@ def test_crosswalk_of_one_requirement(loaded: Store, shared_data: Path) -> None:
                       {"requirement": "id:fw/iso27001-2022/a.5.15"})
         assert isinstance(reverse, Rows) and len(reverse) > 0
     finally:
-        loaded.drop([g.iri for g in loaded.graphs() if g.iri not in before])
+        drop_added(loaded, before)
 
 
 def test_crosswalk_matrix(loaded: Store, shared_data: Path) -> None:
@@ -298,22 +299,24 @@ def test_crosswalk_matrix(loaded: Store, shared_data: Path) -> None:
             "requirement_nodes"]
         by_urn = {n["urn"]: n for n in nodes}
         sets = yaml.safe_load(files[1].read_text())["objects"]["requirement_mapping_sets"]
-        rows = [r for s in sets for r in s["requirement_mappings"]]  # both directions
-        expected: Counter = Counter()
+        rows = [r for s in sets for r in s["requirement_mappings"]]  # forward and revert
+        pairs = {}
         for r in rows:
             ends = (r["source_requirement_urn"], r["target_requirement_urn"])
             nist, iso = ends if "nist-sp-800-53" in ends[0] else ends[::-1]
-            control = normalise_id(nist.rsplit(":", 1)[1])
-            parent = by_urn[by_urn[iso]["parent_urn"]]["ref_id"]
             assert r["relationship"] == "intersect"  # symmetric: the same read from either side
-            expected[(control.split("-")[0], parent.lower(), "intersects-with")] += 1
+            pairs[(nist, iso)] = (normalise_id(nist.rsplit(":", 1)[1]).split("-")[0],
+                                  by_urn[by_urn[iso]["parent_urn"]]["ref_id"].lower())
+        assert len(pairs) == len(rows) // 2 == 642  # every pair is stated both ways
+        expected = Counter((family, parent, "intersects-with")
+                           for family, parent in pairs.values())
         answer = ask(loaded, "crosswalk-matrix", {})
         assert isinstance(answer, Rows)
         got = Counter({(str(r["sourceFamily"]), str(r["targetFamily"]), str(r["relation"])):
                        int(r["mappings"]) for r in answer.dicts()})
-        assert got == expected and sum(got.values()) == len(rows)
+        assert got == expected and sum(got.values()) == len(pairs)
     finally:
-        loaded.drop([g.iri for g in loaded.graphs() if g.iri not in before])
+        drop_added(loaded, before)
 
 
 def test_services_in_scope(loaded: Store, shared_data: Path) -> None:
@@ -333,7 +336,7 @@ def test_services_in_scope(loaded: Store, shared_data: Path) -> None:
         assert isinstance(ec2, Rows) and "HIPAA" in {str(r["programmeLabel"])
                                                       for r in ec2.dicts()}
     finally:
-        loaded.drop([g.iri for g in loaded.graphs() if g.iri not in before])
+        drop_added(loaded, before)
     empty = shared_data / "aws/services-in-scope/aws_services_compliance_status_2022-07-15.csv"
     from graphsvc.importers.services import services_graph
 
@@ -362,7 +365,7 @@ def test_automation_through_security_hub(loaded: Store, shared_data: Path) -> No
                if str(r["via"]) == "AWS Security Hub"}
         assert got == expected and len(got) > 100
     finally:
-        loaded.drop([g.iri for g in loaded.graphs() if g.iri not in before])
+        drop_added(loaded, before)
 
 
 @pytest.mark.parametrize("as_of", ["2026-06-01", "2026-12-20"])

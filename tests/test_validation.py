@@ -22,7 +22,7 @@ from graphsvc.store.guard import check_query
 from graphsvc.validation import SH, constraints, validate
 from graphsvc.validation_output import render_report
 from tests.conftest import ROOT
-from tests.helpers import baseline_ids, control_set_turtle
+from tests.helpers import baseline_ids, control_set_turtle, drop_added
 
 AS_OF = "2026-11-29"
 LOW = "https://w3id.org/graphsvc/id/baseline/fedramp-rev5-low"
@@ -164,7 +164,7 @@ def test_the_example_leveraging_ssp(loaded: Store, shared_data: Path) -> None:
         assert found(report) == expected
         assert report.counts["Violation"] == len(expected) - 1
     finally:
-        loaded.drop([g.iri for g in loaded.graphs() if g.iri not in before])
+        drop_added(loaded, before)
 
 
 def test_report_formats(loaded: Store, shared_data: Path, tmp_path: Path) -> None:

@@ -50,7 +50,7 @@ def securityhub_graph(data: bytes, source: str) -> Built:
             raise BadInput("securityhub_control_id and nist_800_53_r5_control are required",
                            where=where)
         hub = requirement_iri("aws-securityhub", control)
-        add_mapping(built, ID[f"mapping/csv/{name}/{reader.line_num}"], sources=[hub],
+        add_mapping(built, sources=[hub],
                     targets=[requirement_iri("nist-sp-800-53-rev5", target)], stated=None,
                     where=where, source_node=origin)
         for rule in (row.get("aws_config_rules") or "").split():

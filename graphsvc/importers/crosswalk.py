@@ -11,18 +11,27 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from rdflib import URIRef
+from rdflib import RDF, RDFS, XSD, Literal, URIRef
 
 from graphsvc.errors import BadInput
-from graphsvc.identity import framework_iri, match_framework, requirement_iri, slug
+from graphsvc.identity import (
+    framework_iri,
+    match_framework,
+    release_iri,
+    requirement_iri,
+    requirement_version_iri,
+    slug,
+)
 from graphsvc.importers.checks import is_securityhub_csv, prowler_graph, securityhub_graph
 from graphsvc.importers.mappings import add_mapping, mapping_source
-from graphsvc.importers.model import Built, ImportReport, finish
+from graphsvc.importers.model import Built, ImportReport, ReleaseContent, finish
+from graphsvc.importers.releases import ReleaseGraphs
 from graphsvc.importers.safety import load_yaml, read_limited
 from graphsvc.importers.services import is_services_table, services_graph
 from graphsvc.importers.workbooks import workbook_graph
-from graphsvc.namespaces import GC, GRAPH, ID
+from graphsvc.namespaces import DCTERMS, GC, GRAPH
 from graphsvc.store import Store, Triple
+from graphsvc.writes import commit
 
 FORMATS = ("ciso-yaml", "csv", "prowler-json", "xlsx")
 IR8477_COLUMNS = ("source_framework", "source_id", "target_framework", "target_id",
@@ -65,19 +74,27 @@ def import_crosswalks(store: Store, paths: Iterable[Path], *, max_bytes: int,
                       ) -> list[ImportReport]:
     """Import crosswalk tables (any format of FORMATS) in one transaction."""
     graphs: dict[str, list[Triple]] = {}
+    releases = ReleaseGraphs(store)
     reports = []
     for path in paths:
         data = read_limited(path, max_bytes)
         kind = format_of(path, fmt)
         built = crosswalk_graph(data, source=str(path), fmt=kind)
-        report, graphs[built.graph] = finish(built, kind, str(path), data)
+        report, triples = finish(built, str(path), data, model=kind)
+        if built.release is not None:
+            releases.take(built.release, str(path), data)
+            triples = [*releases.graphs()[built.graph], *built.triples]
+        graphs[built.graph] = triples
         reports.append(report)
         progress(report)
-    store.write(graphs, replace=True)
+    commit(store, graphs)
     return reports
 
 
 def ciso_graph(data: bytes, source: str) -> Built:
+    """A CISO Assistant library: its framework is a release of that framework (an
+    outline: identifiers, names, descriptions); its mapping sets are one source of
+    mappings, the library (a forward set and its "revert" state the same pairs)."""
     library = load_yaml(data, source)
     objects = library.get("objects") if isinstance(library, dict) else None
     if not isinstance(objects, dict):
@@ -85,58 +102,84 @@ def ciso_graph(data: bytes, source: str) -> Built:
     ref = slug(str(library.get("ref_id") or library.get("urn") or source))
     built = Built(str(GRAPH[f"ciso/{ref}"]))
     if isinstance(objects.get("framework"), dict):
-        _ciso_framework(built, objects["framework"], source)
+        _ciso_framework(built, library, objects["framework"], source)
     sets = objects.get("requirement_mapping_sets") or []
     if isinstance(objects.get("requirement_mapping_set"), dict):  # the older, singular form
         sets = [*sets, objects["requirement_mapping_set"]]
-    for i, mapping_set in enumerate(sets):
-        _ciso_mapping_set(built, mapping_set, f"{source}, /objects/requirement_mapping_sets/{i}")
-    if not built.triples:
+    if sets:
+        origin = mapping_source(built, "ciso", ref, library.get("name") or ref, ref)
+        built.add(origin, GC.description, library.get("description"))
+        for i, mapping_set in enumerate(sets):
+            _ciso_mapping_set(built, origin, mapping_set,
+                              f"{source}, /objects/requirement_mapping_sets/{i}")
+    if not built.triples and built.release is None:
         raise BadInput("the library has neither a framework nor requirement mapping sets",
                        where=f"{source}, /objects")
     return built
 
 
-def _ciso_node(urn: object, where: str) -> URIRef:
+def _ciso_node(urn: object, where: str) -> tuple[str, str]:
     match = _CISO_NODE.match(str(urn or ""))
     if not match:
         raise BadInput(f"not a CISO requirement node URN: {urn!r}", where=where)
-    return requirement_iri(match.group(1), match.group(2))
+    return match.group(1), match.group(2)
 
 
-def _ciso_framework(built: Built, framework: dict[str, Any], source: str) -> None:
+def _ciso_requirement(urn: object, where: str) -> URIRef:
+    return requirement_iri(*_ciso_node(urn, where))
+
+
+def _ciso_framework(built: Built, library: dict[str, Any], framework: dict[str, Any],
+                    source: str) -> None:
     fw_slug = str(framework.get("urn", "")).rsplit(":", 1)[-1]
-    fw = built.node(framework_iri(fw_slug), GC.Framework, title=framework.get("name"),
-                    identifier=fw_slug)
-    built.add(fw, GC.description, framework.get("description"))
+    release = f"ciso-{library.get('version') or 0}"
+    fw, rel = framework_iri(fw_slug), release_iri(fw_slug, release)
+    content = built.release = ReleaseContent(built.graph, rel, complete=True)
+    for p, o in ((RDF.type, GC.FrameworkRelease), (GC.releaseOf, fw),
+                 (GC.identifier, release), (GC.title, framework.get("name")),
+                 (RDFS.label, f"{fw_slug} {release} (CISO Assistant library)"),
+                 (GC.version, str(library.get("version") or "")),
+                 (GC.description, framework.get("description")), (GC.wholeRelease, True),
+                 (DCTERMS.issued, _date(library.get("publication_date")))):
+        content.add(rel, p, o)
     built.counts["frameworks"] += 1
     for i, node in enumerate(framework.get("requirement_nodes") or []):
         where = f"{source}, /objects/framework/requirement_nodes/{i}"
-        iri = _ciso_node(node.get("urn"), where)
-        name = node.get("name")
-        ref_id = node.get("ref_id")
-        built.node(iri, GC.Requirement, identifier=ref_id, title=name,
-                   label=f"{ref_id} {name}" if ref_id and name else None)
-        built.add(iri, GC.inFramework, fw)
-        built.add(iri, GC.description, node.get("description"))
-        built.add(iri, GC.assessable, bool(node.get("assessable")))
+        if not isinstance(node, dict):
+            raise BadInput("a requirement node must be a mapping", where=where)
+        node_fw, node_id = _ciso_node(node.get("urn"), where)
+        version = requirement_version_iri(node_fw, release, node_id)
+        name, ref_id = node.get("name"), node.get("ref_id")
+        for p, o in ((RDF.type, GC.RequirementVersion),
+                     (GC.versionOf, requirement_iri(node_fw, node_id)), (GC.inRelease, rel),
+                     (GC.identifier, ref_id), (GC.title, name),
+                     (RDFS.label, f"{ref_id} {name}" if ref_id and name else name or ref_id),
+                     (GC.description, node.get("description")),
+                     (GC.assessable, bool(node.get("assessable"))), (GC.order, i)):
+            content.add(version, p, o, requirement=version)
         if node.get("parent_urn"):
-            built.add(iri, GC.parentRequirement, _ciso_node(node["parent_urn"], where))
+            content.add(version, GC.parentRequirement,
+                        _ciso_requirement(node["parent_urn"], where), requirement=version)
         built.counts["requirements"] += 1
 
 
-def _ciso_mapping_set(built: Built, mapping_set: dict[str, Any], where: str) -> None:
-    set_ref = slug(str(mapping_set.get("ref_id") or mapping_set.get("urn") or "set"))
-    origin = mapping_source(built, "ciso", set_ref, mapping_set.get("name"), set_ref)
-    built.add(origin, GC.description, mapping_set.get("description"))
+def _ciso_mapping_set(built: Built, origin: URIRef, mapping_set: dict[str, Any],
+                      where: str) -> None:
+    built.add(origin, GC.mappingSetName, mapping_set.get("name"))
     for j, row in enumerate(mapping_set.get("requirement_mappings") or []):
         at = f"{where}/requirement_mappings/{j}"
-        add_mapping(built, ID[f"mapping/ciso/{set_ref}/{j}"],
-                    sources=[_ciso_node(row.get("source_requirement_urn"), at)],
-                    targets=[_ciso_node(row.get("target_requirement_urn"), at)],
+        if not isinstance(row, dict):
+            raise BadInput("a requirement mapping must be a mapping", where=at)
+        add_mapping(built, sources=[_ciso_requirement(row.get("source_requirement_urn"), at)],
+                    targets=[_ciso_requirement(row.get("target_requirement_urn"), at)],
                     stated=row.get("relationship"), where=at, source_node=origin,
                     rationale=row.get("rationale"),
                     strength=_int(row.get("strength", row.get("strength_of_relationship")), at))
+
+
+def _date(value: object) -> Literal | None:
+    text = str(value or "")
+    return Literal(text[:10], datatype=XSD.date) if re.match(r"\d{4}-\d{2}-\d{2}", text) else None
 
 
 def csv_graph(data: bytes, source: str) -> Built:
@@ -175,8 +218,7 @@ def _trestle_rows(built: Built, reader: Any, header: list[str], origin: URIRef,
             continue
         src = _csv_framework(value["$$source_resource"], where)
         tgt = _csv_framework(value["$$target_resource"], where)
-        add_mapping(built, ID[f"mapping/csv/{slug(Path(source).name)}/{reader.line_num}"],
-                    sources=[requirement_iri(src, i) for i in
+        add_mapping(built, sources=[requirement_iri(src, i) for i in
                              value["$$map_source_id_ref_list"].split()],
                     targets=[requirement_iri(tgt, i) for i in
                              value["$$map_target_id_ref_list"].split()],
@@ -195,8 +237,7 @@ def _ir8477_rows(built: Built, reader: Any, header: list[str], origin: URIRef,
         for column in IR8477_COLUMNS[:4]:
             if not value.get(column, "").strip():
                 raise BadInput(f"column {column!r} is empty", where=where)
-        add_mapping(built, ID[f"mapping/csv/{slug(Path(source).name)}/{reader.line_num}"],
-                    sources=[requirement_iri(slug(value["source_framework"]),
+        add_mapping(built, sources=[requirement_iri(slug(value["source_framework"]),
                                              value["source_id"])],
                     targets=[requirement_iri(slug(value["target_framework"]),
                                              value["target_id"])],

@@ -15,13 +15,42 @@ from graphsvc.store import Term, Triple
 
 
 @dataclass
+class ReleaseContent:
+    """What a document states of one framework release: kept in that release's graph,
+    each requirement once. A whole catalog replaces the release graph; a resolved
+    profile's catalog states part of a release and only adds the requirements the
+    graph does not state yet (one release says the same thing in every file)."""
+
+    graph: str
+    release: URIRef
+    complete: bool
+    triples: list[Triple] = field(default_factory=list)  # the release and its families
+    requirements: dict[URIRef, list[Triple]] = field(default_factory=dict)  # per version
+
+    def add(self, s: Term, p: Term, o: Term | str | bool | int | None,
+            requirement: URIRef | None = None) -> None:
+        """A triple of the release, or of the requirement version ``requirement``."""
+        if o is None or o == "":
+            return
+        triple = (s, p, o if isinstance(o, URIRef | Literal) else Literal(o))
+        if requirement is None:
+            self.triples.append(triple)
+        else:
+            self.requirements.setdefault(requirement, []).append(triple)
+
+
+@dataclass
 class Built:
-    """Triples for one named graph, and counts by kind for the import summary."""
+    """Triples for one named graph, and counts by kind for the import summary; a
+    catalog also states the content of a framework release (``release``)."""
 
     graph: str
     triples: list[Triple] = field(default_factory=list)
     counts: Counter[str] = field(default_factory=Counter)
     warnings: list[str] = field(default_factory=list)
+    release: ReleaseContent | None = None
+    model: str = ""  # what the source document is (catalog, system-security-plan, ...)
+    mappings: set[URIRef] = field(default_factory=set)  # the mappings stated so far
     _uuids: Counter[str] = field(default_factory=Counter)
 
     def uuid_node(self, uuid: str, what: str) -> URIRef:
@@ -58,12 +87,17 @@ class ImportReport:
     triples: int
     counts: Counter[str]
     warnings: tuple[str, ...] = ()
+    release: str | None = None  # the release graph the document states content into
 
 
-def finish(built: Built, model: str, source: str, data: bytes
+def finish(built: Built, source: str, data: bytes, model: str | None = None
            ) -> tuple[ImportReport, list[Triple]]:
-    """The graph's triples with the provenance of its source, and the import report."""
+    """The graph's triples with the provenance of its source, and the import report
+    (a catalog's release content is counted in; it is written to the release's graph)."""
     triples = built.triples + provenance(built.graph, source, data)
-    report = ImportReport(source, model, built.graph, len(set(triples)), built.counts,
-                          tuple(built.warnings))
+    stated = len(built.release.triples) + sum(map(len, built.release.requirements.values())) \
+        if built.release else 0
+    report = ImportReport(source, model or built.model, built.graph, len(set(triples)) + stated,
+                          built.counts, tuple(built.warnings),
+                          built.release.graph if built.release else None)
     return report, triples

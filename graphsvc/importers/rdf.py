@@ -21,10 +21,12 @@ from rdflib import RDF, XSD, Literal, URIRef
 
 from graphsvc import __version__
 from graphsvc.errors import BadInput
+from graphsvc.importers.oscal.document import MODELS as OSCAL_MODELS
 from graphsvc.importers.safety import read_limited, refuse_doctype
 from graphsvc.namespaces import DCTERMS, GC, GRAPH, PROV
 from graphsvc.store import Store, Triple, check_iri
 from graphsvc.store.rdfio import parse_quads
+from graphsvc.writes import commit
 
 EXTENSIONS = {
     ".ttl": "turtle",
@@ -75,7 +77,7 @@ def load_files(
 ) -> LoadReport:
     """Parse every (file, target graph) pair, then write them all in one transaction."""
     graphs = read_files(sources, max_bytes=max_bytes)
-    store.write(graphs, replace=replace)
+    commit(store, graphs, replace=replace)
     return LoadReport({name: len(triples) for name, triples in graphs.items()})
 
 
@@ -121,11 +123,34 @@ def _refuse_remote_contexts(data: bytes, source: str) -> None:
         where = f"{source}, line {exc.lineno}, column {exc.colno}" if isinstance(
             exc, json.JSONDecodeError) else source
         raise BadInput(f"not valid JSON: {getattr(exc, 'msg', exc)}", where=where) from exc
+    _refuse_plain_json(document, source)
     for pointer, context in _contexts(document, ""):
         for item in context if isinstance(context, list) else [context]:
             if isinstance(item, str) or (isinstance(item, dict) and "@import" in item):
                 raise BadInput("remote JSON-LD contexts are not accepted; inline the context",
                                where=f"{source}, {pointer}/@context")
+
+
+def _refuse_plain_json(document: object, source: str) -> None:
+    """JSON that is not JSON-LD would load as (almost) nothing: say what it is instead."""
+    if isinstance(document, dict) and len(document) == 1 and next(iter(document)) in OSCAL_MODELS:
+        raise BadInput(f"this is an OSCAL {next(iter(document))}, not JSON-LD: import it with "
+                       "`graphsvc import oscal`", where=source)
+    if not _has_keyword(document, depth=0):
+        raise BadInput("not JSON-LD: no @context, @id, @graph or @type anywhere; "
+                       "OSCAL documents go through `graphsvc import oscal`, crosswalk "
+                       "tables through `graphsvc import crosswalk`", where=source)
+
+
+def _has_keyword(node: object, depth: int) -> bool:
+    if depth > 64:
+        return False
+    if isinstance(node, dict):
+        return any(k.startswith("@") for k in node) or any(
+            _has_keyword(v, depth + 1) for v in node.values())
+    if isinstance(node, list):
+        return any(_has_keyword(v, depth + 1) for v in node)
+    return False
 
 
 def _contexts(node: object, pointer: str) -> Iterable[tuple[str, object]]:

@@ -31,7 +31,7 @@ from graphsvc.errors import BadInput
 from graphsvc.identity import framework_iri, match_framework, requirement_iri, slug
 from graphsvc.importers.mappings import add_mapping, mapping_source
 from graphsvc.importers.model import Built
-from graphsvc.namespaces import GC, GRAPH, ID
+from graphsvc.namespaces import GC, GRAPH
 
 MAX_UNCOMPRESSED = 512 * 1024 * 1024
 _LEADING_ID = re.compile(r"^\s*([A-Z]{2}(?:\.[A-Z]{2,3})?-?P?\d*)\s*:")
@@ -90,10 +90,9 @@ class _Context:
             note: str | None = None) -> None:
         if not targets:
             return
-        mapping = ID[f"mapping/workbook/{self.name}/{slug(sheet)}/{row}"]
-        add_mapping(self.built, mapping, sources=[source], targets=targets, stated=None,
-                    where=f"{self.source}, sheet {sheet!r}, row {row}",
-                    source_node=self.origin)
+        mapping = add_mapping(self.built, sources=[source], targets=targets, stated=None,
+                              where=f"{self.source}, sheet {sheet!r}, row {row}",
+                              source_node=self.origin)
         self.built.add(mapping, GC.description, note)
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 from rdflib import Graph
@@ -83,8 +83,10 @@ class Store(ABC):
         """
 
     @abstractmethod
-    def write(self, graphs: Mapping[str, Iterable[Triple]], *, replace: bool = False) -> None:
-        """Add triples to (or, with ``replace``, replace) named graphs: all or nothing."""
+    def write(self, graphs: Mapping[str, Iterable[Triple]], *,
+              replace: bool | Collection[str] = False, drop: Iterable[str] = ()) -> None:
+        """Add triples to named graphs, replace them (``replace``: True for all, or the
+        names of those to replace) and drop the graphs ``drop``: all or nothing."""
 
     def drop(self, graphs: Iterable[str]) -> None:
         """Remove named graphs in one transaction; unknown graphs are ignored."""
@@ -95,6 +97,12 @@ class Store(ABC):
     @abstractmethod
     def _update(self, update: str) -> None:
         """Run one SPARQL Update (our own text, with checked IRIs only) as a transaction."""
+
+    def graph_names(self) -> set[str]:
+        """The named graphs that hold anything (cheaper than counting them)."""
+        result = self.query("SELECT DISTINCT ?g WHERE { GRAPH ?g { } }")
+        assert isinstance(result, Rows)
+        return {str(g) for (g,) in result if not is_staging(str(g))}
 
     def graphs(self) -> list[GraphInfo]:
         """The named graphs with their triple counts."""
@@ -126,17 +134,23 @@ def plan_write(targets: Iterable[str], existing: set[str]) -> dict[str, str]:
     return {t: STAGING_PREFIX + uuid.uuid4().hex if t in existing else t for t in targets}
 
 
-def move_update(moves: Mapping[str, str], *, replace: bool) -> str:
-    """One SPARQL Update that puts every staging graph into its target graph.
+def replaced(replace: bool | Collection[str], targets: Iterable[str]) -> set[str]:
+    """The target graphs a write replaces (the others it adds to)."""
+    return set(targets) if replace is True else set(replace or ()) & set(targets)
+
+
+def move_update(moves: Mapping[str, str], *, replacing: Collection[str],
+                drop: Iterable[str] = ()) -> str:
+    """One SPARQL Update that puts every staging graph into its target graph (replacing
+    the targets named in ``replacing``, adding to the others) and drops ``drop``.
 
     A single update request is one transaction on Oxigraph, so either all graphs of a
     load appear or none does. Only IRIs checked by :func:`check_iri` reach this text.
     """
-    if replace:
-        ops = [f"MOVE SILENT GRAPH <{s}> TO GRAPH <{t}>" for s, t in moves.items()]
-    else:
-        ops = [f"ADD SILENT GRAPH <{s}> TO GRAPH <{t}> ; DROP SILENT GRAPH <{s}>"
-               for s, t in moves.items()]
+    ops = [f"MOVE SILENT GRAPH <{s}> TO GRAPH <{t}>" if t in replacing else
+           f"ADD SILENT GRAPH <{s}> TO GRAPH <{t}> ; DROP SILENT GRAPH <{s}>"
+           for s, t in moves.items()]
+    ops += [f"DROP SILENT GRAPH <{check_iri(g, 'graph')}>" for g in drop]
     return " ;\n".join(ops)
 
 

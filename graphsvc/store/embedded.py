@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from functools import lru_cache
 from itertools import islice
 from pathlib import Path
@@ -24,6 +24,7 @@ from graphsvc.store import (
     is_staging,
     move_update,
     plan_write,
+    replaced,
 )
 from graphsvc.store.bindings import bind_values
 from graphsvc.store.guard import check_query
@@ -93,11 +94,16 @@ class EmbeddedStore(Store):
         finally:  # Oxigraph's result may only be dropped by the thread that made it
             del result
 
-    def write(self, graphs: Mapping[str, Iterable[Triple]], *, replace: bool = False) -> None:
+    def write(self, graphs: Mapping[str, Iterable[Triple]], *,
+              replace: bool | Collection[str] = False, drop: Iterable[str] = ()) -> None:
         targets = {str(check_iri(g, "graph")): triples for g, triples in graphs.items()}
-        # extend() is one transaction, so adding needs no staging; replacing does
+        dropped = [str(check_iri(g, "graph")) for g in drop if g not in targets]
+        replacing = replaced(replace, targets)
+        # extend() is one transaction, so adding needs no staging; replacing does, and
+        # so does dropping (the drops and the moves are one update)
         existing = {t for t in targets if self._store.contains_named_graph(ox.NamedNode(t))}
-        first = plan_write(targets, existing if replace else set())
+        staged = existing & replacing if not dropped else existing
+        first = plan_write(targets, staged)
         quads = (
             ox.Quad(to_ox(s), to_ox(p), to_ox(o), graph)
             for target, triples in targets.items()
@@ -110,8 +116,8 @@ class EmbeddedStore(Store):
         except (OSError, ValueError, TypeError) as exc:
             raise StoreError(f"write failed, nothing was changed: {exc}") from exc
         try:
-            if moves:
-                self._update(move_update(moves, replace=True))
+            if moves or dropped:
+                self._update(move_update(moves, replacing=replacing, drop=dropped))
         except (OSError, ValueError, TypeError) as exc:
             self.drop(t for t in targets if t not in existing)
             raise StoreError(f"write failed, nothing was changed: {exc}") from exc

@@ -13,7 +13,7 @@ import re
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 
 from rdflib import Graph
 from rdflib.term import BNode, Literal, URIRef
@@ -31,6 +31,7 @@ from graphsvc.store import (
     check_iri,
     move_update,
     plan_write,
+    replaced,
 )
 from graphsvc.store.bindings import bind_values
 from graphsvc.store.guard import check_query
@@ -95,8 +96,10 @@ class RemoteStore(Store):
         ]
         return Rows(variables, rows)
 
-    def write(self, graphs: Mapping[str, Iterable[Triple]], *, replace: bool = False) -> None:
+    def write(self, graphs: Mapping[str, Iterable[Triple]], *,
+              replace: bool | Collection[str] = False, drop: Iterable[str] = ()) -> None:
         targets = {str(check_iri(g, "graph")): triples for g, triples in graphs.items()}
+        dropped = [str(check_iri(g, "graph")) for g in drop if g not in targets]
         first = plan_write(targets, self._existing(targets))
         moves = {stage: target for target, stage in first.items() if stage != target}
         written: list[str] = []
@@ -104,18 +107,16 @@ class RemoteStore(Store):
             for target, triples in targets.items():
                 written.append(first[target])
                 self._put(first[target], turtle(triples))
-            if moves:
-                self._update(move_update(moves, replace=replace))
+            if moves or dropped:
+                self._update(move_update(moves, replacing=replaced(replace, targets),
+                                         drop=dropped))
         except BaseException:
             self.drop(written)  # new graphs and staging copies: the store is as it was
             raise
         self.drop(moves)
 
     def _existing(self, targets: Iterable[str]) -> set[str]:
-        result = self.query("SELECT DISTINCT ?g WHERE { GRAPH ?g { } }")
-        assert isinstance(result, Rows)
-        names = {str(row[0]) for row in result}
-        return {t for t in targets if t in names}
+        return set(targets) & self.graph_names()
 
     def _client(self, url: str) -> SPARQLWrapper:
         client = SPARQLWrapper(url)

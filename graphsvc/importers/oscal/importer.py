@@ -4,6 +4,7 @@ earlier import of the same thing) with its provenance, all files in one transact
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from rdflib import RDF
@@ -16,16 +17,22 @@ from graphsvc.importers.oscal.document import read_oscal
 from graphsvc.importers.oscal.mapping import mapping_collection_graph
 from graphsvc.importers.oscal.profile import profile_graph
 from graphsvc.importers.oscal.ssp import component_definition_graph, ssp_graph
+from graphsvc.importers.releases import ReleaseGraphs
 from graphsvc.importers.safety import read_limited
 from graphsvc.namespaces import DCTERMS, GC
 from graphsvc.store import Store, Triple
 from graphsvc.store.embedded import EmbeddedStore
+from graphsvc.writes import commit
 
-CATALOG_INDEX = {RDF.type, GC.identifier, GC.inFramework, GC.enhances, DCTERMS.source}
+# what later documents of a batch look up: releases and their controls, baselines
+CATALOG_INDEX = {RDF.type, GC.identifier, GC.versionOf, GC.inRelease, GC.releaseOf,
+                 GC.enhances, GC.wholeRelease, GC.includesControl, GC.selectsFrom,
+                 DCTERMS.source}
 
 
 def import_oscal(store: Store, paths: Iterable[Path], *, max_bytes: int,
                  framework: str | None = None, catalog: str | None = None,
+                 release: str | None = None,
                  progress: Callable[[ImportReport], None] = lambda _: None,
                  ) -> list[ImportReport]:
     """Import files in order, all in one transaction: on any error nothing is written.
@@ -35,50 +42,59 @@ def import_oscal(store: Store, paths: Iterable[Path], *, max_bytes: int,
     """
     documents = ((str(path), read_limited(path, max_bytes)) for path in paths)
     graphs, reports = build_batch(store, documents, framework=framework, catalog=catalog,
-                                  progress=progress)
-    store.write(graphs, replace=True)
+                                  release=release, progress=progress)
+    commit(store, graphs)
     return reports
 
 
 def build_batch(store: Store, documents: Iterable[tuple[str, bytes]], *,
                 framework: str | None = None, catalog: str | None = None,
+                release: str | None = None,
                 progress: Callable[[ImportReport], None] = lambda _: None,
                 ) -> tuple[dict[str, list[Triple]], list[ImportReport]]:
     """The graphs (source, bytes) documents become, each built against the store plus
     what the batch built before it; nothing is written to the store."""
-    batch = EmbeddedStore()  # the catalog and baseline index of this batch so far
+    batch = EmbeddedStore()  # the releases and baselines of this batch so far
+    releases = ReleaseGraphs(store)
     graphs: dict[str, list[Triple]] = {}
     reports = []
     for source, data in documents:
-        report, triples = build_oscal([store, batch], data, source=source,
-                                      framework=framework, catalog=catalog)
-        if report.model in ("catalog", "profile"):  # what later documents look up
-            batch.write({report.graph: [t for t in triples if t[1] in CATALOG_INDEX]},
+        built = build_oscal([store, batch], data, source=source, framework=framework,
+                            catalog=catalog, release=release)
+        report, triples = finish(built, source, data)
+        if built.release is not None:
+            counts, warnings = releases.take(built.release, source, data)
+            report = replace(report, counts=report.counts + counts,
+                             warnings=report.warnings + tuple(warnings))
+            graph = built.release.graph
+            batch.write({graph: [t for t in releases.graphs()[graph]
+                                 if t[1] in CATALOG_INDEX]}, replace=True)
+        if built.graph != (built.release.graph if built.release else None):
+            graphs[built.graph] = triples
+            batch.write({built.graph: [t for t in triples if t[1] in CATALOG_INDEX]},
                         replace=True)
-        graphs[report.graph] = triples
         reports.append(report)
         progress(report)
+    graphs.update(releases.graphs())
     return graphs, reports
 
 
 def build_oscal(stores: Sequence[Store], data: bytes, *, source: str,
                 framework: str | None = None, catalog: str | None = None,
-                ) -> tuple[ImportReport, list[Triple]]:
-    """The named graph an OSCAL document becomes, not yet written."""
+                release: str | None = None) -> Built:
+    """What an OSCAL document states, not yet written."""
     doc = read_oscal(data, source=source)
-    built: Built
-    if doc.model == "catalog":
-        built = catalog_graph(doc, framework)
-    elif doc.model == "profile":
-        built = profile_graph(doc, stores, catalog)
-    elif doc.model == "system-security-plan":
-        built = ssp_graph(doc, stores, framework)
-    elif doc.model == "component-definition":
-        built = component_definition_graph(doc, framework)
-    elif doc.model == "mapping-collection":
-        built = mapping_collection_graph(doc)
-    elif doc.model in ("assessment-plan", "assessment-results"):
-        built = assessment_graph(doc, framework)
-    else:
+    builders: dict[str, Callable[[], Built]] = {
+        "catalog": lambda: catalog_graph(doc, framework, release),
+        "profile": lambda: profile_graph(doc, stores, catalog, release),
+        "system-security-plan": lambda: ssp_graph(doc, stores, framework),
+        "component-definition": lambda: component_definition_graph(doc, framework),
+        "mapping-collection": lambda: mapping_collection_graph(doc),
+        "assessment-plan": lambda: assessment_graph(doc, framework),
+        "assessment-results": lambda: assessment_graph(doc, framework),
+    }
+    if doc.model not in builders:
         raise BadInput(f"importing an OSCAL {doc.model} is not supported yet", where=source)
-    return finish(built, doc.model, source, data)
+    built = builders[doc.model]()
+    built.model = doc.model
+    return built

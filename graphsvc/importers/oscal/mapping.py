@@ -33,7 +33,7 @@ def mapping_collection_graph(doc: OscalDocument, source_framework: str | None = 
         for j, entry in enumerate(many(mapping, "maps")):
             where = f"{pointer}/maps/{j}"
             add_mapping(
-                built, built.uuid_node(entry.get("uuid") or f"{uuid}-{i}-{j}", "map"),
+                built, document_id=entry.get("uuid"),
                 sources=[requirement_iri(src, s["id-ref"]) for s in many(entry, "sources")],
                 targets=[requirement_iri(tgt, t["id-ref"]) for t in many(entry, "targets")],
                 stated=text(entry, "relationship"), where=where, source_node=collection,

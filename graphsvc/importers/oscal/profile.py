@@ -24,31 +24,38 @@ from graphsvc.identity import (
     framework_slug,
     parameter_iri,
     profile_iri,
+    release_iri,
+    release_rank,
     requirement_iri,
 )
 from graphsvc.importers.model import Built
+from graphsvc.importers.oscal.catalog import added_part
 from graphsvc.importers.oscal.document import OscalDocument, many, one, required, text, value_text
 from graphsvc.namespaces import GC, GRAPH
-from graphsvc.store import Rows, Store
+from graphsvc.store import Rows, Store, Term
 
-CATALOGS_QUERY = """
+RELEASES_QUERY = """
 PREFIX gc: <https://w3id.org/graphsvc/compliance#>
 PREFIX dcterms: <http://purl.org/dc/terms/>
-SELECT DISTINCT ?slug ?source WHERE {
-  GRAPH ?g { ?fw a gc:Catalog ; gc:identifier ?slug . OPTIONAL { ?g dcterms:source ?source } }
+SELECT DISTINCT ?fw ?slug ?release ?source ?whole WHERE {
+  GRAPH ?g { ?rel a gc:FrameworkRelease ; gc:releaseOf ?fw ; gc:identifier ?release .
+             OPTIONAL { ?g dcterms:source ?source }
+             BIND (EXISTS { ?rel gc:wholeRelease true } AS ?whole) }
+  BIND (STRAFTER(STR(?fw), "/id/fw/") AS ?slug)
 }
 """
 CONTROLS_QUERY = """
 PREFIX gc: <https://w3id.org/graphsvc/compliance#>
 SELECT DISTINCT ?id ?parentId WHERE {
-  GRAPH ?g { ?fw a gc:Catalog . ?c gc:inFramework ?fw ; gc:identifier ?id .
-             OPTIONAL { ?c gc:enhances ?p . ?p gc:identifier ?parentId } }
+  ?v a gc:RequirementVersion ; gc:inRelease ?release ; gc:identifier ?id .
+  OPTIONAL { ?v gc:enhances ?p . ?pv gc:versionOf ?p ; gc:inRelease ?release ;
+                                     gc:identifier ?parentId }
 }
 """
 
 
-def profile_graph(doc: OscalDocument, stores: Sequence[Store], catalog: str | None = None
-                  ) -> Built:
+def profile_graph(doc: OscalDocument, stores: Sequence[Store], catalog: str | None = None,
+                  release: str | None = None) -> Built:
     """The profile and its baseline; catalogs are looked up in every store of ``stores``
     (the store, and the catalogs imported earlier in the same batch)."""
     metadata = required(doc, doc.root, "metadata", "/profile")
@@ -56,8 +63,8 @@ def profile_graph(doc: OscalDocument, stores: Sequence[Store], catalog: str | No
     imports = many(doc.root, "imports")
     if not imports:
         raise BadInput("profile has no imports", where=f"{doc.source}, /profile/imports")
-    framework = catalog or _find_catalog(doc, imports[0], stores, title)
-    parents = _catalog_controls(stores, framework, doc.source)
+    framework, rel = _find_catalog(doc, imports[0], stores, title, catalog, release)
+    parents = _catalog_controls(stores, framework, rel, doc.source)
     selected: list[str] = []
     for index, imp in enumerate(imports):
         selected += _resolve_import(imp, parents, f"{doc.source}, /profile/imports/{index}")
@@ -72,6 +79,7 @@ def profile_graph(doc: OscalDocument, stores: Sequence[Store], catalog: str | No
     baseline = built.node(baseline_iri(name), GC.Baseline, title=title, identifier=name)
     built.add(baseline, GC.resolvedFrom, profile)
     built.add(baseline, GC.selectsFrom, framework_iri(framework))
+    built.add(baseline, GC.basedOnRelease, release_iri(framework, rel))
     for control_id in selected:
         built.add(baseline, GC.includesControl, requirement_iri(framework, control_id))
     built.counts["profiles"] += 1
@@ -85,7 +93,7 @@ def profile_graph(doc: OscalDocument, stores: Sequence[Store], catalog: str | No
     return built
 
 
-def _rows(stores: Sequence[Store], query: str, **bindings: URIRef) -> list[tuple]:
+def _rows(stores: Sequence[Store], query: str, **bindings: Term) -> list[tuple]:
     rows: list[tuple] = []
     for store in stores:
         result = store.query(query, bindings=bindings or None)
@@ -95,8 +103,11 @@ def _rows(stores: Sequence[Store], query: str, **bindings: URIRef) -> list[tuple
 
 
 def _find_catalog(doc: OscalDocument, imp: dict[str, Any], stores: Sequence[Store],
-                  title: str) -> str:
-    """The framework slug of the loaded catalog the import names, or BadInput."""
+                  title: str, framework: str | None, release: str | None) -> tuple[str, str]:
+    """(framework slug, release) of the loaded catalog the import names, or BadInput.
+
+    The catalog is the one loaded from a file of the name the import gives; else the
+    framework the import, or the profile's title, names, in its newest whole release."""
     href = str(imp.get("href", ""))
     names = [href]
     if href.startswith("#"):
@@ -104,31 +115,40 @@ def _find_catalog(doc: OscalDocument, imp: dict[str, Any], stores: Sequence[Stor
             if resource.get("uuid") == href[1:]:
                 names = [str(r.get("href", "")) for r in many(resource, "rlinks")]
                 names.append(text(resource, "title") or text(resource, "description") or "")
-    by_slug = {str(slug): str(source or "") for slug, source in _rows(stores, CATALOGS_QUERY)}
-    for name in names:  # a loaded catalog from the same file (any format, any release)
+    loaded = {(str(fw), str(rel)): (str(source or ""), bool(whole))
+              for _, fw, rel, source, whole in _rows(stores, RELEASES_QUERY)}
+    if release:
+        loaded = {k: v for k, v in loaded.items() if k[1] == release}
+    if framework:
+        loaded = {k: v for k, v in loaded.items() if k[0] == framework}
+    for name in names:  # a loaded catalog from the same file (any format)
         stem = PurePosixPath(name).stem
-        for slug, source in by_slug.items():
+        for key, (source, _) in loaded.items():
             if stem and PurePosixPath(source).stem.startswith(stem):
-                return slug
-    for candidate in [*names, title]:  # the framework the import or the profile names
-        slug = framework_slug(candidate) if candidate else None
-        if slug in by_slug:
-            return slug
+                return key
+    wanted = [framework] if framework else [
+        framework_slug(candidate) for candidate in [*names, title] if candidate]
+    for slug in wanted:  # the framework the import or the profile names
+        candidates = [key for key in loaded if key[0] == slug]
+        if candidates:
+            return max(candidates, key=lambda k: (loaded[k][1], release_rank(k[1])))
+    shown = ", ".join(f"{fw} {rel}" for fw, rel in sorted(loaded)) or "none"
     raise BadInput(
         f"the profile imports {href!r} ({', '.join(n for n in names if n != href) or title}), "
         f"and no loaded catalog matches it; import the catalog first or pass --catalog SLUG "
-        f"(loaded: {', '.join(sorted(by_slug)) or 'none'})",
+        f"and --release (loaded: {shown})",
         where=f"{doc.source}, /profile/imports/0/href",
     )
 
 
-def _catalog_controls(stores: Sequence[Store], framework: str, source: str
+def _catalog_controls(stores: Sequence[Store], framework: str, release: str, source: str
                       ) -> dict[str, str | None]:
-    """Control id -> parent control id, for the catalog of ``framework``."""
-    rows = _rows(stores, CONTROLS_QUERY, fw=framework_iri(framework))
+    """Control id -> parent control id, for the release of ``framework``."""
+    rows = _rows(stores, CONTROLS_QUERY, release=release_iri(framework, release))
     controls = {str(i): (str(p) if p is not None else None) for i, p in rows}
     if not controls:
-        raise BadInput(f"no catalog {framework!r} is loaded; import it first", where=source)
+        raise BadInput(f"no catalog {framework!r} {release} is loaded; import it first",
+                       where=source)
     return controls
 
 
@@ -184,29 +204,32 @@ def _with_ancestors(selected: dict[str, None], parents: dict[str, str | None]) -
 
 def _setting(built: Built, baseline: URIRef, framework: str, setting: dict[str, Any]) -> None:
     param_id = setting.get("param-id")
-    if not param_id:
+    if not param_id or not isinstance(param_id, str):
         return
-    node = URIRef(f"{baseline}/setting/{param_id}")
+    node = built.node(URIRef(f"{baseline}/setting/{param_id}"), GC.ParameterSetting,
+                      identifier=param_id)
     built.add(node, GC.setsParameter, parameter_iri(framework, param_id))
     built.add(node, GC.settingOf, baseline)
-    built.node(node, GC.ParameterSetting, identifier=param_id)
     for value in many(setting, "values"):
         built.add(node, GC.parameterValue, value_text(value))
     for constraint in many(setting, "constraints"):
-        built.add(node, GC.description, text(constraint, "description"))
+        built.add(node, GC.constraint, text(constraint, "description"))
     built.counts["parameter settings"] += 1
 
 
 def _alteration(built: Built, baseline: URIRef, framework: str, alter: dict[str, Any]) -> None:
     control_id = alter.get("control-id")
-    if not control_id:
+    if not control_id or not isinstance(control_id, str):
         return
     node = built.node(URIRef(f"{baseline}/alter/{control_id}"), GC.Alteration,
                       identifier=control_id)
     built.add(node, GC.altersControl, requirement_iri(framework, control_id))
     built.add(node, GC.alterationOf, baseline)
-    adds = [len(many(a, "parts")) + len(many(a, "props")) for a in many(alter, "adds")]
-    removes = len(many(alter, "removes"))
-    built.add(node, GC.description, f"adds {sum(adds)} parts or props in {len(adds)} places, "
-                                    f"removes {removes}")
+    adds = many(alter, "adds")
+    parts = [p for a in adds for p in many(a, "parts") if isinstance(p, dict)]
+    for order, part in enumerate(parts):
+        added_part(built, baseline, node, GC.addsPart, part, order)
+    props = sum(len(many(a, "props")) for a in adds)
+    built.add(node, GC.description, f"adds {len(parts)} parts and {props} properties in "
+                                    f"{len(adds)} places, removes {len(many(alter, 'removes'))}")
     built.counts["alterations"] += 1

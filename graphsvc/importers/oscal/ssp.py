@@ -9,10 +9,12 @@ inherited and own parts -> shared, own parts only -> customer.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
+from urllib.parse import quote
 
-from rdflib import XSD, Literal, URIRef
+from rdflib import RDF, XSD, Literal, URIRef
 
 from graphsvc.errors import BadInput
 from graphsvc.identity import (
@@ -20,13 +22,23 @@ from graphsvc.identity import (
     baseline_slug,
     framework_slug,
     match_framework,
+    normalise_id,
     parameter_iri,
     requirement_iri,
 )
 from graphsvc.importers.model import Built
-from graphsvc.importers.oscal.document import OscalDocument, many, one, prop, required, text
+from graphsvc.importers.oscal.document import (
+    OscalDocument,
+    many,
+    one,
+    prop,
+    required,
+    text,
+    value_text,
+)
 from graphsvc.namespaces import GC, GRAPH, ID
-from graphsvc.store import Store
+from graphsvc.store import Rows, Store
+from graphsvc.store.bindings import values_block
 
 STATUS = {"implemented": GC.Implemented, "partial": GC.PartiallyImplemented,
           "planned": GC.Planned, "alternative": GC.Alternative,
@@ -43,19 +55,24 @@ def oscal_iri(uuid: str) -> URIRef:
 
 def ssp_graph(doc: OscalDocument, stores: Sequence[Store], framework: str | None = None
               ) -> Built:
+    """The control set an SSP describes. Its controls are those of the framework given,
+    else of the baseline its profile names (when loaded), else of the framework the
+    profile's name or, failing that, its control ids point to; the import report says
+    which was assumed."""
     root = doc.root
     metadata = required(doc, root, "metadata", "/system-security-plan")
     uuid = root.get("uuid") or doc.source
     built = Built(str(GRAPH[f"oscal/ssp/{uuid}"]))
     title = text(metadata, "title")
-    fw = framework or framework_slug(title or "")
     control_set = built.node(ID[f"controlset/{uuid}"], GC.ControlSet, title=title)
     built.add(control_set, GC.documentUuid, uuid)
     built.counts["control sets"] += 1
-    baseline = _target_baseline(doc, stores)
+    profile = _profile_names(doc)
+    built.add(control_set, GC.importsProfile, profile[0] if profile else None)
+    baseline = _target_baseline(profile, stores)
     built.add(control_set, GC.targetBaseline, baseline)
-    if baseline is not None and framework is None:
-        fw = _framework_of(baseline, fw)
+    requirements = many(one(root, "control-implementation"), "implemented-requirements")
+    fw = framework or _framework(built, profile, baseline, requirements, stores)
 
     characteristics = required(doc, root, "system-characteristics", "/system-security-plan")
     system = built.node(ID[f"system/{uuid}"], GC.System,
@@ -64,8 +81,10 @@ def ssp_graph(doc: OscalDocument, stores: Sequence[Store], framework: str | None
     built.add(control_set, GC.describesSystem, system)
 
     implementation = one(root, "system-implementation")
+    authorizations = set()
     for auth in many(implementation, "leveraged-authorizations"):
         node = built.node(oscal_iri(auth["uuid"]), GC.Authorization, title=text(auth, "title"))
+        authorizations.add(str(auth["uuid"]))
         built.add(node, GC.validFrom, _date(text(auth, "date-authorized")))
         built.add(control_set, GC.leverages, node)
         built.counts["leveraged authorizations"] += 1
@@ -75,10 +94,87 @@ def ssp_graph(doc: OscalDocument, stores: Sequence[Store], framework: str | None
         authorization = prop(component, "leveraged-authorization-uuid")
         if authorization:
             leveraged[component["uuid"]] = oscal_iri(authorization)
+            if authorization not in authorizations:
+                built.warnings.append(f"component {component['uuid']} names leveraged "
+                                      f"authorization {authorization}, which the file does "
+                                      "not define")
 
-    for requirement in many(one(root, "control-implementation"), "implemented-requirements"):
+    for requirement in requirements:
         _implemented_requirement(built, control_set, fw, requirement, leveraged)
+    _check_references(built, doc, stores)
     return built
+
+
+def _framework(built: Built, profile: list[str], baseline: URIRef | None,
+               requirements: list[Any], stores: Sequence[Store]) -> str:
+    """The framework the SSP's control ids belong to, with a warning saying how it was
+    found when the profile it names is not loaded."""
+    if baseline is not None:
+        return _framework_of(baseline)
+    named = next((found for name in profile
+                  if (found := match_framework(_readable(name)))), None)
+    ids = [str(r.get("control-id", "")) for r in requirements if isinstance(r, dict)]
+    how = "the profile's name"
+    if named is None:
+        named, how = _framework_with(ids, stores), "its control ids"
+    if named is None and ids and all(_SP800_53_ID.match(i.lower()) for i in ids):
+        named, how = "nist-sp-800-53-rev5", "the form of its control ids (no framework is loaded)"
+    if named is None:
+        raise BadInput(f"the profile {profile[0] if profile else '(none)'!r} is not loaded and "
+                       "no loaded framework defines its control ids; import the catalog or "
+                       "baseline first, or pass --framework SLUG",
+                       where=f"{built.graph}, import-profile")
+    level = baseline_slug(_readable(profile[0]), named) if profile else None
+    built.warnings.append(
+        f"the profile {profile[0] if profile else '(none)'} is not loaded: its controls are "
+        f"taken as {named}'s (from {how})"
+        + (f"; the baseline {level} it names is not loaded" if level else ""))
+    return named
+
+
+_SP800_53_ID = re.compile(r"^[a-z]{2}-\d+(\.\d+)?$")
+IN_FRAMEWORK = """
+PREFIX gc: <https://w3id.org/graphsvc/compliance#>
+SELECT ?fw (COUNT(DISTINCT ?r) AS ?found) WHERE {
+  %s
+  ?r gc:identifier ?id ; gc:inFramework ?fw .
+} GROUP BY ?fw ORDER BY DESC(?found)
+"""
+
+
+def _framework_with(ids: list[str], stores: Sequence[Store]) -> str | None:
+    """The loaded framework that defines most of these control ids."""
+    wanted = {normalise_id(i) for i in ids if i}
+    if not wanted:
+        return None
+    best: tuple[int, str] | None = None
+    for store in stores:
+        rows = store.query(IN_FRAMEWORK % values_block("id", [Literal(i) for i in wanted]))
+        assert isinstance(rows, Rows)
+        for fw, found in rows:
+            candidate = (int(found), str(fw).rsplit("/", 1)[-1])
+            best = max(best, candidate) if best else candidate
+    return best[1] if best else None
+
+
+def _check_references(built: Built, doc: OscalDocument, stores: Sequence[Store]) -> None:
+    """Warn of references to components, provided or responsibility statements that
+    neither this file nor the store defines (they are kept: a later import may)."""
+    defined = {s for s, p, o in built.triples if p == RDF.type}
+    named = {(o, p) for s, p, o in built.triples
+             if p in (GC.byComponent, GC.inherits, GC.satisfies, GC.responsibilityFor)}
+    for target, link in sorted(named):
+        if target in defined or any(
+                s.query(DEFINED, bindings={"x": target}) is True for s in stores):
+            continue
+        what = {GC.byComponent: "component", GC.inherits: "provided statement",
+                GC.satisfies: "responsibility", GC.responsibilityFor: "provided statement"}[link]
+        built.warnings.append(f"a statement names {what} {str(target).rsplit('/', 1)[-1]}, "
+                              f"which neither {doc.source} nor the store defines")
+        built.counts["dangling references"] += 1
+
+
+DEFINED = "ASK { ?x a ?kind }"
 
 
 def component_definition_graph(doc: OscalDocument, framework: str | None = None) -> Built:
@@ -134,8 +230,7 @@ def _implemented_requirement(built: Built, control_set: URIRef | None, fw: str,
         built.add(impl, GC.origination, ORIGINATION.get(value))
     status = prop(requirement, "implementation-status")
     for setting in many(requirement, "set-parameters"):
-        for value in many(setting, "values"):
-            built.add(parameter_iri(fw, setting.get("param-id", "")), GC.parameterValue, value)
+        _setting(built, control_set or impl, impl, fw, setting)
     statements = many(requirement, "statements") or [requirement]
     for statement in statements:
         for by in many(statement, "by-components"):
@@ -208,31 +303,58 @@ def _overall(statuses: list[str | None]) -> str | None:
     return "partial" if "implemented" in known or "partial" in known else "planned"
 
 
-def _target_baseline(doc: OscalDocument, stores: Sequence[Store]) -> URIRef | None:
-    """The loaded baseline the SSP's import-profile names, if any (never fetched)."""
+def _setting(built: Built, owner: URIRef, impl: URIRef, fw: str, setting: Any) -> None:
+    """A value the control set (or component definition) sets: its own, never the
+    catalog's parameter's."""
+    pid = setting.get("param-id") if isinstance(setting, dict) else None
+    if not pid or not isinstance(pid, str):
+        return
+    node = built.node(URIRef(f"{owner}/setting/{quote(pid, safe='-._')}"),
+                      GC.ParameterSetting, identifier=pid)
+    built.add(node, GC.settingOf, owner)
+    built.add(node, GC.setsParameter, parameter_iri(fw, pid))
+    built.add(node, GC.statedIn, impl)
+    for value in many(setting, "values"):
+        built.add(node, GC.parameterValue, value_text(value))
+    built.counts["parameter settings"] += 1
+
+
+def _profile_names(doc: OscalDocument) -> list[str]:
+    """What the SSP's import-profile names: its href and, for a back-matter reference,
+    the resource's title and links."""
     href = str(one(doc.root, "import-profile").get("href", ""))
-    names = [href]
+    names = [href] if href and not href.startswith("#") else []
     if href.startswith("#"):
         for resource in many(one(doc.root, "back-matter"), "resources"):
             if resource.get("uuid") == href[1:]:
-                names += [text(resource, "title") or ""]
                 names += [str(r.get("href", "")) for r in many(resource, "rlinks")]
+                names += [text(resource, "title") or ""]
+    return [n for n in names if n]
+
+
+def _readable(name: str) -> str:
+    """NIST_SP-800-53_rev4_LOW-baseline_profile.json -> words a rule can match."""
+    stem = name.rsplit("/", 1)[-1].rsplit(".", 1)[0] if "/" in name else name
+    return stem.replace("_", " ")
+
+
+def _target_baseline(names: list[str], stores: Sequence[Store]) -> URIRef | None:
+    """The loaded baseline the SSP's import-profile names, if any (never fetched)."""
     for name in names:
-        stem = name.rsplit("/", 1)[-1].rsplit(".", 1)[0] if "/" in name else name
-        readable = stem.replace("_", " ")  # NIST_SP-800-53_rev4_LOW-baseline_profile
+        readable = _readable(name)
         candidate = baseline_iri(baseline_slug(readable, framework_slug(readable)))
         if any(s.query(BASELINE_EXISTS, bindings={"b": candidate}) is True for s in stores):
             return candidate
     return None
 
 
-def _framework_of(baseline: URIRef, default: str) -> str:
+def _framework_of(baseline: URIRef) -> str:
     name = str(baseline).rsplit("/", 1)[-1]
     if name.startswith("fedramp-rev5"):
         return "nist-sp-800-53-rev5"
     if name.startswith("fedramp-rev4"):
         return "nist-sp-800-53-rev4"
-    return name.rsplit("-", 1)[0] if "-" in name else default
+    return name.rsplit("-", 1)[0]
 
 
 def _framework_of_source(doc: OscalDocument, ci: dict[str, Any]) -> str:
