@@ -1,11 +1,15 @@
 """Derived (transitive) crosswalks, composed with the RCC-5 composition table.
 
 The five crosswalk relations are the RCC-5 base relations between non-empty sets, so
-A -r1-> B -r2-> C allows exactly the relations the table gives for (r1, r2). A derived
-mapping keeps that *set* (gc:possibleRelation, never gc:relation), the mappings it was
-composed from and so their sources, in a graph of its own. Only one-to-one stated
-mappings with a stated relation are composed; compositions that allow every relation
-say nothing and are not written.
+A -r1-> B -r2-> C allows exactly the relations the table gives for (r1, r2). A pair of
+requirements gets one derived mapping, whatever the number of paths between them: the
+relations every path allows (the intersection), read from its source side; it keeps
+that *set* (gc:possibleRelation, never gc:relation), every middle requirement and every
+stated mapping it was composed from, in a graph of its own. Only one-to-one stated
+mappings with a stated relation are composed. OSCAL's equivalent-to (same meaning,
+other words) says nothing of the sets but that they overlap, so it composes as any of
+equal, subset-of, superset-of and intersects-with. Compositions that allow every
+relation say nothing and are not written.
 """
 
 from __future__ import annotations
@@ -28,6 +32,9 @@ RELATION_OF = {"equal": GC.Equal, "subset-of": GC.SubsetOf, "superset-of": GC.Su
 NAME_OF = {iri: name for name, iri in RELATION_OF.items()}
 INVERSE = {"equal": "equal", "subset-of": "superset-of", "superset-of": "subset-of",
            "intersects-with": "intersects-with", "no-relationship": "no-relationship"}
+# what a stated relation allows of the two sets
+ALLOWS = {**{iri: frozenset({name}) for iri, name in NAME_OF.items()},
+          GC.EquivalentTo: frozenset({"equal", "subset-of", "superset-of", "intersects-with"})}
 DERIVED_GRAPH = str(GRAPH["derived/crosswalks"])
 STATED = """
 PREFIX gc: <https://w3id.org/graphsvc/compliance#>
@@ -72,44 +79,61 @@ def derive(store: Store) -> tuple[list[Triple], Counter[str]]:
     Works on IRI strings (hashing and comparing rdflib terms was half the time)."""
     rows = store.query(STATED)
     assert isinstance(rows, Rows)
-    # requirement -> {(other requirement, relation read from this side, mapping)}
-    edges: dict[str, set[tuple[str, str, str]]] = defaultdict(set)
+    # requirement -> {(other requirement, relations allowed from this side, mapping)}
+    edges: dict[str, set[tuple[str, frozenset[str], str]]] = defaultdict(set)
     for m, s, t, relation in rows:
-        name = NAME_OF.get(relation)
-        if name is None or s == t:
+        allowed = ALLOWS.get(relation)
+        if allowed is None or s == t:
             continue
-        edges[str(s)].add((str(t), name, str(m)))
-        edges[str(t)].add((str(s), INVERSE[name], str(m)))  # a mapping reads both ways
-    informative = {pair: possible for pair, possible in composition_table().items()
-                   if len(possible) < len(NAMES)}
-    triples: list[Triple] = []
+        edges[str(s)].add((str(t), allowed, str(m)))
+        edges[str(t)].add((str(s), frozenset(INVERSE[r] for r in allowed), str(m)))
     counts: Counter[str] = Counter()
+    # (a, c) with a < c -> [relations allowed from a's side, middles, mappings]
+    pairs: dict[tuple[str, str], list] = {}
     for a, out in edges.items():
         fa = framework_of(a)
         for b, r1, m1 in out:
             fb = framework_of(b)
             for c, r2, m2 in edges[b]:
-                if c == a or framework_of(c) in (fa, fb):
-                    continue
+                if not a < c or framework_of(c) in (fa, fb):
+                    continue  # each unordered pair once, from the side that sorts first
                 counts["paths"] += 1
-                possible = informative.get((r1, r2))
-                if possible is None:
+                possible = _compose_sets(r1, r2)
+                if len(possible) == len(NAMES):
                     counts["uninformative"] += 1
                     continue
-                triples += _derived(a, c, possible, m1, m2)
-                counts["derived mappings"] += 1
+                entry = pairs.setdefault((a, c), [frozenset(NAMES), set(), set()])
+                entry[0] &= possible
+                entry[1].add(b)
+                entry[2].update((m1, m2))
+    triples: list[Triple] = []
+    for (a, c), (possible, middles, mappings) in pairs.items():
+        triples += _derived(a, c, possible, middles, mappings)
+        counts["derived mappings"] += 1
+        if not possible:
+            counts["pairs whose paths conflict"] += 1
     return triples, counts
 
 
-def _derived(a: str, c: str, possible: frozenset[str], m1: str, m2: str) -> list[Triple]:
-    key = hashlib.sha1(f"{a} {c} {m1} {m2}".encode()).hexdigest()[:20]
-    node = ID[f"derived-mapping/{key}"]
+def _compose_sets(first: frozenset[str], second: frozenset[str]) -> frozenset[str]:
+    return frozenset().union(*(compose(r1, r2) for r1 in first for r2 in second))
+
+
+def _derived(a: str, c: str, possible: frozenset[str], middles: set[str],
+             mappings: set[str]) -> list[Triple]:
+    """One derived mapping; paths whose sets have no relation in common say the sources
+    disagree (gc:conflictingPaths), and then no relation is claimed."""
+    node = ID[f"derived-mapping/{hashlib.sha1(f'{a} {c}'.encode()).hexdigest()[:20]}"]
     out: list[Triple] = [(node, RDF.type, GC.DerivedMapping),
                          (node, GC.sourceRequirement, URIRef(a)),
                          (node, GC.targetRequirement, URIRef(c)),
-                         (node, GC.viaMapping, URIRef(m1)), (node, GC.viaMapping, URIRef(m2)),
-                         (node, GC.pathLength, Literal(2))]
+                         (node, GC.pathLength, Literal(2)),
+                         (node, GC.pathCount, Literal(len(middles)))]
+    out += [(node, GC.viaRequirement, URIRef(b)) for b in sorted(middles)]
+    out += [(node, GC.viaMapping, URIRef(m)) for m in sorted(mappings)]
     out += [(node, GC.possibleRelation, RELATION_OF[name]) for name in sorted(possible)]
+    if not possible:
+        out.append((node, GC.conflictingPaths, Literal(True)))
     return out
 
 

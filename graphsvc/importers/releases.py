@@ -2,17 +2,20 @@
 
 A whole catalog replaces its release's graph. A resolved profile's catalog (FedRAMP's,
 NIST's baselines) restates part of a release: its requirements are added to the
-release's graph unless the graph states them already, so four FedRAMP baselines give
-one copy of each control's text, not four. A title that differs from the one already
-stated is reported, never written beside it.
+release's graph, so four FedRAMP baselines give one copy of each control's text, not
+four. Of a requirement the graph states already, a file may say more (NIST's resolved
+catalogs give each parameter its 5.0.1 identifier, FedRAMP's do not): what it adds is
+kept; a single-valued fact (a title, a part's prose) it states differently is reported,
+never written beside the first.
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from rdflib import RDF, URIRef
+from rdflib import RDF, RDFS, URIRef
 
 from graphsvc.importers.model import ReleaseContent
 from graphsvc.importers.rdf import provenance
@@ -21,14 +24,32 @@ from graphsvc.store import Rows, Store, Triple
 
 GRAPH_TRIPLES = "SELECT ?s ?p ?o WHERE { GRAPH ?g { ?s ?p ?o } }"
 PROVENANCE = {RDF.type, DCTERMS.source, GC.contentSha256, PROV.generatedAtTime, GC.toolVersion}
+# facts a node has one of: a second file's different value is a disagreement
+SINGLE = {GC.title, GC.prose, RDFS.label, GC.identifier, GC.order, GC.depth, GC.partName,
+          GC.partLabel, GC.sortKey, GC.withdrawn, GC.inFamily, GC.enhances, GC.howMany,
+          GC.versionOf, GC.inRelease}
 
 
 @dataclass
 class _Release:
     triples: set[Triple] = field(default_factory=set)
-    titles: dict[URIRef, object] = field(default_factory=dict)  # version -> its title
+    single: dict[tuple, object] = field(default_factory=dict)  # (node, predicate) -> value
+    versions: set[URIRef] = field(default_factory=set)  # the requirements stated
     sources: list[Triple] = field(default_factory=list)  # provenance of each document
     complete: bool = False
+
+    def add(self, triples: Iterable[Triple]) -> list[tuple[Triple, object]]:
+        """Add triples; those that contradict a single-valued fact are left out and
+        returned with the value kept."""
+        disagreements = []
+        for s, p, o in triples:
+            if p in SINGLE:
+                kept = self.single.setdefault((s, p), o)
+                if kept != o:
+                    disagreements.append(((s, p, o), kept))
+                    continue
+            self.triples.add((s, p, o))
+        return disagreements
 
 
 class ReleaseGraphs:
@@ -51,19 +72,17 @@ class ReleaseGraphs:
             release = _Release(complete=content.complete) if content.complete else \
                 self._from_store(content.graph)
             self.releases[content.graph] = release
-        release.triples.update(content.triples)
+        release.add(content.triples)
         for version, triples in content.requirements.items():
-            title = next((o for _, p, o in triples if p == GC.title), None)
-            if version in release.titles:
-                counts["requirements the release states already"] += 1
-                if title is not None and release.titles[version] not in (None, title):
+            counts["requirements already stated" if version in release.versions else
+                   "requirements added to the release"] += 1
+            release.versions.add(version)
+            for (_, p, o), kept in release.add(triples):
+                counts["facts stated differently (first kept)"] += 1
+                if p == GC.title:
                     warnings.append(f"{version.rsplit('/', 1)[-1]}: the release already "
-                                    f"titles it {release.titles[version]!s:.60}; this file "
-                                    f"says {title!s:.60} (kept)")
-                continue
-            release.titles[version] = title
-            release.triples.update(triples)
-            counts["requirements added to the release"] += 1
+                                    f"titles it {kept!s:.60}; this file says {o!s:.60} "
+                                    "(kept the first)")
         release.sources += provenance(content.graph, source, data)
         return counts, warnings
 
@@ -73,15 +92,10 @@ class ReleaseGraphs:
         rows = self.store.query(GRAPH_TRIPLES, bindings={"g": name})
         assert isinstance(rows, Rows)
         release = _Release()
-        for s, p, o in rows.rows:
-            if s == name and p in PROVENANCE:
-                release.sources.append((s, p, o))
-            else:
-                release.triples.add((s, p, o))
-        versions = {s for s, p, o in release.triples
-                    if p == RDF.type and o == GC.RequirementVersion}
-        titles = {s: o for s, p, o in release.triples if p == GC.title and s in versions}
-        release.titles = {v: titles.get(v) for v in versions}
+        release.sources = [(s, p, o) for s, p, o in rows.rows if s == name and p in PROVENANCE]
+        release.add((s, p, o) for s, p, o in rows.rows if s != name or p not in PROVENANCE)
+        release.versions = {s for s, p, o in release.triples
+                            if p == RDF.type and o == GC.RequirementVersion}
         return release
 
     def graphs(self) -> dict[str, list[Triple]]:

@@ -119,6 +119,7 @@ class _CatalogMapper:
                  baseline: URIRef | None) -> None:
         self.built, self.content = built, content
         self.framework, self.release, self.baseline = framework, release, baseline
+        self.position = 0  # of the next part in the control being read
 
     def group(self, group: dict[str, Any], parent: URIRef | None, pointer: str,
               source: str) -> None:
@@ -145,7 +146,10 @@ class _CatalogMapper:
         iri = requirement_iri(self.framework, cid)
         version = requirement_version_iri(self.framework, self.release, cid)
         title = text(control, "title")
-        label = prop(control, "label")
+        labels = [p for p in many(control, "props") if isinstance(p, dict)
+                  and p.get("name") == "label"]  # the plain one first (AC-2, not AC-02)
+        label = next((p.get("value") for p in labels if not p.get("class")),
+                     labels[0].get("value") if labels else None)
 
         def add(p: URIRef, o: Any) -> None:
             self.content.add(version, p, o, requirement=version)
@@ -159,8 +163,7 @@ class _CatalogMapper:
         add(GC.inFamily, family)
         add(GC.enhances, parent)
         add(GC.sortKey, prop(control, "sort-id"))
-        for notation in dict.fromkeys(p.get("value") for p in many(control, "props")
-                                      if isinstance(p, dict) and p.get("name") == "label"):
+        for notation in dict.fromkeys(p.get("value") for p in labels):
             add(SKOS.altLabel, notation)
         if prop(control, "status") == "withdrawn":
             add(GC.withdrawn, True)
@@ -178,8 +181,9 @@ class _CatalogMapper:
                     add(relation, requirement_iri(self.framework, target[1:]))
         for order, param in enumerate(many(control, "params")):
             self.param(version, param, order)
-        for order, part in enumerate(p for p in many(control, "parts") if self._stated(p)):
-            self.part(version, version, part, order)
+        self.position = 0
+        for part in (p for p in many(control, "parts") if self._stated(p)):
+            self.part(version, version, part, 0)
         for i, child in enumerate(many(control, "controls")):
             self.control(child, family, iri, f"{pointer}/controls/{i}", source)
 
@@ -230,8 +234,12 @@ class _CatalogMapper:
             b.add(node, GC.constraint, constraint)
         b.counts["parameter settings"] += 1
 
-    def part(self, version: URIRef, parent: URIRef, part: dict[str, Any], order: int) -> None:
+    def part(self, version: URIRef, parent: URIRef, part: dict[str, Any], depth: int) -> None:
+        """A part of the control's text; ``gc:order`` is its place in the control read
+        from top to bottom (parts before their sub-parts), so ordering by it gives the
+        text as the catalog prints it."""
         name = part.get("name") or "part"
+        order, self.position = self.position, self.position + 1
         pid = part.get("id") or f"{parent.rsplit('/', 1)[-1]}.{name}{order}"
         node = URIRef(f"{version}/part/{pid}")
 
@@ -245,9 +253,10 @@ class _CatalogMapper:
         add(GC.partLabel, prop(part, "label"))
         add(GC.prose, text(part, "prose"))
         add(GC.order, order)
+        add(GC.depth, depth)
         self.content.add(parent, GC.hasPart, node, requirement=version)
-        for i, child in enumerate(c for c in many(part, "parts") if self._stated(c)):
-            self.part(version, node, child, i)
+        for child in (c for c in many(part, "parts") if self._stated(c)):
+            self.part(version, node, child, depth + 1)
 
     def _stated(self, part: Any) -> bool:
         """A part the release states; in a resolved profile, parts the profile added
