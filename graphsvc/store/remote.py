@@ -17,7 +17,7 @@ from collections.abc import Collection, Iterable, Mapping
 
 from rdflib import Graph
 from rdflib.term import BNode, Literal, URIRef
-from SPARQLWrapper import JSON, N3, POST, SPARQLWrapper
+from SPARQLWrapper import ASK, CONSTRUCT, DESCRIBE, JSON, N3, POST, SELECT, SPARQLWrapper
 from SPARQLWrapper.SPARQLExceptions import SPARQLWrapperException
 
 from graphsvc.config import Config
@@ -35,6 +35,9 @@ from graphsvc.store import (
 )
 from graphsvc.store.bindings import bind_values
 from graphsvc.store.guard import check_query
+
+QUERY_FORMS = {"SelectQuery": SELECT, "ConstructQuery": CONSTRUCT, "DescribeQuery": DESCRIBE,
+               "AskQuery": ASK}
 
 
 class RemoteStore(Store):
@@ -75,6 +78,9 @@ class RemoteStore(Store):
             sparql = bind_values(sparql, bindings)
         client = self._client(self.query_url)
         client.setQuery(sparql)
+        # SPARQLWrapper guesses the form from the first keyword anywhere in the text, a
+        # comment's "added" included (it then sends an update): the guard's parse decides
+        client.queryType = QUERY_FORMS[form]
         client.setMethod(POST)
         client.setReturnFormat(N3 if form in ("ConstructQuery", "DescribeQuery") else JSON)
         if form in ("ConstructQuery", "DescribeQuery"):

@@ -80,12 +80,7 @@ def resource(rest: str) -> Any:
         return Response(described.serialize(format=RDF_TYPES[best]), mimetype=best)
     types = set(described.objects(iri, RDF.type))
     if GC.Framework in types:
-        rows, _ = run_question("framework-controls", {"framework": str(iri)})
-        families: dict[str, list[dict[str, str]]] = defaultdict(list)
-        for row in plain_rows(rows):
-            families[row["family"] or "(none)"].append(row)
-        return render_template("framework.html", iri=iri, families=families,
-                               label=described.value(iri, RDFS.label))
+        return framework_page(iri, described)
     if GC.ControlSet in types:
         return coverage_page(str(iri))
     if types & {GC.Control, GC.ControlEnhancement, GC.Requirement}:
@@ -97,17 +92,53 @@ def _triples(graph: Graph, iri: URIRef) -> list[tuple[str, str]]:
     return sorted((str(p), str(o)) for p, o in graph.predicate_objects(iri))
 
 
+def _release_arg() -> dict[str, str]:
+    """The release a page was asked to show (?release=IRI), as a question parameter."""
+    release = request.args.get("release", "")
+    return {"release": release} if release else {}
+
+
+def framework_page(iri: URIRef, described: Graph) -> str:
+    rows, _ = run_question("framework-controls", {"framework": str(iri), **_release_arg()})
+    families: dict[str, list[dict[str, str]]] = defaultdict(list)
+    titles: dict[str, str] = {}
+    for row in plain_rows(rows):
+        family = row["family"] or "(none)"
+        families[family].append(row)
+        titles[family] = row["familyTitle"]
+    releases = [r for r in plain_rows(run_question("inventory", {})[0])
+                if r["kind"] == "release" and r["detail"] == str(described.value(
+                    iri, GC.identifier))]
+    shown = rows.rows[0][1] if rows.rows else described.value(iri, GC.currentRelease)
+    return render_template("framework.html", iri=iri, families=families, titles=titles,
+                           label=described.value(iri, RDFS.label), releases=releases,
+                           shown=str(shown or ""))
+
+
 def control_page(iri: URIRef, described: Graph) -> str:
-    answers = {name: plain_rows(run_question(name, {param: str(iri)})[0]) for name, param in (
-        ("control-text", "control"), ("control-parameters", "control"),
-        ("control-baselines", "control"), ("control-implementations", "control"),
-        ("crosswalk", "requirement"), ("coverage-of-control", "control"))}
+    release = _release_arg()
+    answers = {name: plain_rows(run_question(name, {param: str(iri), **extra})[0])
+               for name, param, extra in (
+                   ("control-text", "control", release),
+                   ("control-parameters", "control", release),
+                   ("control-releases", "control", {}),
+                   ("control-baselines", "control", {}),
+                   ("control-implementations", "control", {}),
+                   ("crosswalk", "requirement", {}),
+                   ("coverage-of-control", "control", {}))}
+    params: dict[str, dict[str, Any]] = {}
+    for row in answers["control-parameters"]:  # one entry per parameter, its settings under it
+        entry = params.setdefault(row["param"], {**row, "settings": []})
+        if row["setBy"]:
+            entry["settings"].append(row)
+    shown = next((r["statedIn"] for r in answers["control-text"] + answers["control-parameters"]
+                  if r["statedIn"]), "")
     return render_template(
         "control.html", iri=iri, identifier=described.value(iri, GC.identifier),
         title=described.value(iri, GC.title), prose=answers["control-text"],
-        params=answers["control-parameters"], baselines=answers["control-baselines"],
-        who=answers["control-implementations"], crosswalk=answers["crosswalk"],
-        attestations=answers["coverage-of-control"])
+        params=list(params.values()), releases=answers["control-releases"], shown=shown,
+        baselines=answers["control-baselines"], who=answers["control-implementations"],
+        crosswalk=answers["crosswalk"], attestations=answers["coverage-of-control"])
 
 
 @blueprint.get("/crosswalks")
