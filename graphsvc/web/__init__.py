@@ -100,11 +100,15 @@ def wants_json() -> bool:
 
 
 def _error(exc: Exception) -> Any:
+    """One error body for every status, keeping the headers the status needs (``Allow`` on
+    405, ``WWW-Authenticate`` on 401)."""
     if isinstance(exc, GraphsvcError):
         status, message, where = exc.http_status, exc.message, exc.where
+        headers = dict(getattr(exc, "headers", {}))
     else:
         assert isinstance(exc, HTTPException)
         status, message, where = exc.code or 500, exc.description, None
+        headers = {k: v for k, v in exc.get_headers() if k.lower() != "content-type"}
         if status == 413:
             limit = current_app.config["MAX_CONTENT_LENGTH"]
             message = f"the request body is larger than the limit of {limit} bytes"
@@ -112,8 +116,9 @@ def _error(exc: Exception) -> Any:
         body: dict[str, Any] = {"error": message, "status": status}
         if where:
             body["where"] = where
-        return jsonify(body), status
-    return render_template("error.html", status=status, message=message, where=where), status
+        return jsonify(body), status, headers
+    return (render_template("error.html", status=status, message=message, where=where),
+            status, headers)
 
 
 def csrf_token() -> str:
