@@ -45,6 +45,13 @@ class UnknownQuestion(BadInput):
     http_status = 404
 
 
+class NotInStore(BadInput):
+    """A parameter names nothing of its kind in the store: what the question is about is
+    not found (HTTP 404; still bad input, exit 2, on the command line)."""
+
+    http_status = 404
+
+
 @dataclass(frozen=True)
 class Param:
     name: str
@@ -150,8 +157,8 @@ def _term(p: Param, raw: str, where: str, store: Store, today: date) -> Term:
         iri = URIRef(expand(raw, where))
         found = p.kind and store.query(IS_A, bindings={"value": iri, "kind": URIRef(p.kind)})
         if p.kind and found is not True:
-            raise BadInput(f"<{iri}> is not a {p.kind.rsplit('#', 1)[-1]} in the store",
-                           where=where)
+            raise NotInStore(f"<{iri}> is not a {p.kind.rsplit('#', 1)[-1]} in the store",
+                             where=where)
         return iri
     if p.type == "date":
         day = today if raw == "today" else parse_day(raw, where)

@@ -17,3 +17,15 @@ def test_undeclared_methods_answer_405_with_allow(client) -> None:
             implicit = {"OPTIONS", "HEAD"} if "GET" in declared else {"OPTIONS"}
             assert allow == declared | implicit, (method, path, allow)
             assert answer.get_json()["status"] == 405 and answer.get_json()["error"]
+
+
+def test_a_parameter_naming_nothing_in_the_store_is_not_found(client) -> None:
+    absent = client.get("/api/questions/coverage",
+                        query_string={"controlSet": "https://example.org/no-such-set"})
+    assert absent.status_code == 404, absent.data
+    assert absent.get_json()["where"] == "parameter controlSet"
+    # the question's default target (ISO 27001) is not part of what init loads
+    default = client.get("/api/questions/crosswalk-matrix")
+    assert default.status_code == 404 and "iso27001-2022" in default.get_json()["error"]
+    assert client.get("/api/questions/coverage",
+                      query_string={"controlSet": "not an IRI"}).status_code == 400
