@@ -12,7 +12,7 @@ from flask import Blueprint, Response, jsonify, request, url_for
 
 from graphsvc import __version__
 from graphsvc.errors import BadInput, GraphsvcError
-from graphsvc.output import delimited, plain_rows
+from graphsvc.output import plain_rows, spreadsheet_csv
 from graphsvc.questions import ask, describe, get_question, load_questions, parse_day
 from graphsvc.store import Rows
 from graphsvc.validation import Report, control_set_of, read_control_set, validate
@@ -34,12 +34,13 @@ def questions() -> Response:
 
 @blueprint.get("/questions/<name>")
 def question(name: str) -> Response:
+    """The answer as JSON, or as CSV for spreadsheets (NAME.csv or ``Accept: text/csv``)."""
     csv = name.endswith(".csv") or (
         request.accept_mimetypes.best_match(["application/json", "text/csv"]) == "text/csv")
     name = name.removesuffix(".csv").removesuffix(".json")
     rows, bound = run_question(name, request.args.to_dict())
     if csv:
-        return Response(delimited(rows), mimetype="text/csv",
+        return Response(spreadsheet_csv(rows), mimetype="text/csv",
                         headers={"Content-Disposition": f"attachment; filename={name}.csv"})
     return jsonify(question=name, parameters=bound, columns=rows.variables,
                    rows=plain_rows(rows))
