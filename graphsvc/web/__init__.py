@@ -14,7 +14,7 @@ from typing import Any
 from flask import Flask, Response, current_app, jsonify, render_template, request, session
 from werkzeug.exceptions import HTTPException
 
-from graphsvc.config import Config, load_config
+from graphsvc.config import ApiToken, Config, api_tokens, load_config
 from graphsvc.content import data_dir
 from graphsvc.errors import BadInput, GraphsvcError
 from graphsvc.store import Store, open_store
@@ -34,12 +34,14 @@ SECURITY_HEADERS = {
 
 @dataclass
 class Services:
-    """What the views use: the configuration, the store, the query processes."""
+    """What the views use: the configuration, the store, the query processes, the API's
+    bearer tokens (read once at start, so a bad tokens file stops the start)."""
 
     config: Config
     store: Store
     pool: QueryPool
     owns_store: bool  # opened by create_app, so closed by close_app
+    tokens: tuple[ApiToken, ...] = ()
 
 
 def services() -> Services:
@@ -59,9 +61,10 @@ def create_app(config: Config | None = None, *, store: Store | None = None,
         SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Strict",
         JSON_SORT_KEYS=False,
     )
+    tokens = api_tokens(config)
     opened = store or open_store(config)
     app.extensions["graphsvc"] = Services(config, opened, QueryPool(config, size=pool_size),
-                                          owns_store=store is None)
+                                          owns_store=store is None, tokens=tokens)
 
     from graphsvc.web import api, pages, sparql
 

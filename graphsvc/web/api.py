@@ -1,29 +1,25 @@
 """``/api``: the named questions (JSON or CSV), their OpenAPI 3 document, validation
-of an uploaded control set, and loading one into the store (with the configured token).
+of an uploaded control set; with a bearer token, loading one into the store.
 """
 
 from __future__ import annotations
 
-import secrets
 from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request, url_for
 
 from graphsvc import __version__
-from graphsvc.errors import BadInput, GraphsvcError
+from graphsvc.errors import BadInput
 from graphsvc.output import plain_rows, spreadsheet_csv
 from graphsvc.questions import ask, describe, get_question, load_questions, parse_day
 from graphsvc.store import Rows
 from graphsvc.validation import Report, control_set_of, read_control_set, validate
 from graphsvc.validation_output import as_json, sarif
 from graphsvc.web import services
+from graphsvc.web.auth import authorized_write
 
 blueprint = Blueprint("api", __name__, url_prefix="/api")
-
-
-class Forbidden(GraphsvcError):
-    http_status = 403
 
 
 @blueprint.get("/questions")
@@ -129,36 +125,32 @@ def validate_upload() -> Response:
 
 def validate_request() -> Report:
     """The upload of this request validated (shared with the validation page)."""
-    upload = request.files.get("file")
-    if upload is None or not upload.filename:
-        raise BadInput("attach the control set as the form field 'file'", where="file")
+    name, data = uploaded_file()
     as_of = request.form.get("as_of")
     day = parse_day(as_of, "as_of") if as_of else None
-    name = Path(upload.filename).name
-    data = upload.read()
     return validate(services().store, path=Path(name), data=data,
                     baseline=request.form.get("baseline") or None, as_of=day)
 
 
-@blueprint.post("/control-sets")
-def load_control_set() -> Response:
-    """Load (replace) a control set's graph; needs ``Authorization: Bearer <token>``."""
-    config = services().config
-    if not config.load_token:
-        raise Forbidden("loading over HTTP is off: set GRAPHSVC_LOAD_TOKEN to allow it")
-    given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
-    if not secrets.compare_digest(given.encode(), config.load_token.encode()):
-        raise Forbidden("a valid bearer token is required to load into the store",
-                        where="Authorization")
+def uploaded_file() -> tuple[str, bytes]:
+    """The name (without folders) and bytes of the form field ``file``."""
     upload = request.files.get("file")
     if upload is None or not upload.filename:
         raise BadInput("attach the control set as the form field 'file'", where="file")
-    name = Path(upload.filename).name
-    data = upload.read()
-    store = services().store
-    triples = read_control_set(Path(name), data, store)  # checks it is a control set
-    control_set = control_set_of(triples, name)
-    graph = f"https://w3id.org/graphsvc/graph/upload/{control_set.rsplit('/', 1)[-1]}"
-    store.write({graph: list(triples)}, replace=True)
-    services().pool.refresh()
+    return Path(upload.filename).name, upload.read()
+
+
+@blueprint.post("/control-sets")
+def load_control_set() -> Response:
+    """Load (replace) a control set's graph; needs a bearer token with scope ``load``."""
+    with authorized_write("load", services().tokens,
+                          request.headers.get("Authorization")) as write:
+        name, data = uploaded_file()
+        store = services().store
+        triples = read_control_set(Path(name), data, store)  # checks it is a control set
+        control_set = control_set_of(triples, name)
+        graph = f"https://w3id.org/graphsvc/graph/upload/{control_set.rsplit('/', 1)[-1]}"
+        write.graphs = [graph]
+        store.write({graph: list(triples)}, replace=True)
+        services().pool.refresh()
     return jsonify(graph=graph, controlSet=str(control_set), triples=len(triples)), 201
