@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
+from rdflib import RDFS, Literal, URIRef
 
 from graphsvc.config import Config, api_tokens, load_config
 from graphsvc.errors import BadInput
@@ -89,13 +90,50 @@ def test_only_a_bearer_token_with_scope_load_loads(app: Flask) -> None:
     assert graphs(app) == {graph_of(n) for n in ("default", "loader", "admin", "lowercase")}
 
 
+def test_drop_graphs_all_or_nothing(app: Flask) -> None:
+    client = app.test_client()
+    for name in ("one", "two", "three"):
+        assert load(client, name, f"Bearer {SECRETS['loader']}").status_code == 201
+    one, two, three = graph_of("one"), graph_of("two"), graph_of("three")
+    unknown = "https://example.org/graph/never-loaded"
+
+    def drop(*names: str, token: str = SECRETS["dropper"]):
+        return client.delete("/api/graphs", query_string=[("graph", n) for n in names],
+                             headers={"Authorization": f"Bearer {token}"})
+
+    assert drop(one, token=SECRETS["loader"]).status_code == 403
+    assert client.delete("/api/graphs", query_string={"graph": one}).status_code == 401
+    missing = drop(one, unknown)
+    assert missing.status_code == 404 and unknown in missing.get_json()["error"]
+    assert one not in missing.get_json()["error"]
+    assert drop().status_code == 400
+    assert drop("not an IRI").status_code == 400
+    store = app.extensions["graphsvc"].store
+    staging = "urn:graphsvc:staging:0123"  # a load in progress: not the caller's to drop
+    store.write({staging: [(URIRef(one), RDFS.label, Literal("moving"))]})
+    assert drop(staging).status_code == 404
+    assert store.query("ASK { GRAPH ?g { ?s ?p ?o } }", {"g": URIRef(staging)}) is True
+    store.drop([staging])
+    assert graphs(app) == {one, two, three}  # nothing was dropped
+    dropped = drop(one, two, one)
+    assert dropped.status_code == 200, dropped.data
+    assert dropped.get_json() == {"dropped": [one, two]}
+    assert graphs(app) == {three}
+    assert drop(three, token=SECRETS["admin"]).status_code == 200
+    assert graphs(app) == set()
+    # the query processes see the drop too
+    seen = client.get("/sparql", query_string={"query": "ASK { GRAPH ?g { ?s ?p ?o } }"})
+    assert seen.get_json()["boolean"] is False
+
+
 def test_every_write_is_logged_with_the_token_name(app: Flask, caplog) -> None:
     client = app.test_client()
     with caplog.at_level(logging.INFO, logger="graphsvc.writes"):
         load(client, "logged", f"Bearer {SECRETS['loader']}")
         load(client, "refused", "Bearer wrong")
         load(client, "scope", f"Bearer {SECRETS['dropper']}")
-        load(client, "admin", f"Bearer {SECRETS['admin']}")
+        client.delete("/api/graphs", query_string={"graph": graph_of("logged")},
+                      headers={"Authorization": f"Bearer {SECRETS['admin']}"})
         client.post("/api/control-sets", data={"file": (io.BytesIO(b"{"), "bad.ttl")},
                     headers={"Authorization": f"Bearer {SECRETS['loader']}"})
     lines = [r.getMessage() for r in caplog.records if r.name == "graphsvc.writes"]
@@ -103,7 +141,7 @@ def test_every_write_is_logged_with_the_token_name(app: Flask, caplog) -> None:
     assert lines[0] == f"write who=loader what=load graphs={graph_of('logged')} outcome=ok"
     assert lines[1].startswith("write who=- what=load graphs=- outcome=refused 401")
     assert lines[2].startswith("write who=- what=load graphs=- outcome=refused 403")
-    assert lines[3] == f"write who=admin what=load graphs={graph_of('admin')} outcome=ok"
+    assert lines[3] == f"write who=admin what=drop graphs={graph_of('logged')} outcome=ok"
     assert lines[4].startswith("write who=loader what=load graphs=- outcome=refused 400")
     for line in lines:
         assert not any(s in line or sha256(s) in line for s in SECRETS.values())
@@ -115,6 +153,7 @@ def test_nothing_is_writable_without_tokens(tmp_path: Path) -> None:
         client = app.test_client()
         refused = load(client, "x", "Bearer anything")
         assert refused.status_code == 403 and "GRAPHSVC_TOKENS_FILE" in refused.get_json()["error"]
+        assert client.delete("/api/graphs", query_string={"graph": "urn:x:y"}).status_code == 403
     finally:
         close_app(app)
 

@@ -1,5 +1,6 @@
 """``/api``: the named questions (JSON or CSV), their OpenAPI 3 document, validation
-of an uploaded control set; with a bearer token, loading one into the store.
+of an uploaded control set; with a bearer token, loading one into the store and dropping
+graphs.
 """
 
 from __future__ import annotations
@@ -8,18 +9,26 @@ from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request, url_for
+from rdflib import URIRef
 
 from graphsvc import __version__
 from graphsvc.errors import BadInput
 from graphsvc.output import plain_rows, spreadsheet_csv
 from graphsvc.questions import ask, describe, get_question, load_questions, parse_day
-from graphsvc.store import Rows
+from graphsvc.store import Rows, Store, check_iri, is_staging
 from graphsvc.validation import Report, control_set_of, read_control_set, validate
 from graphsvc.validation_output import as_json, sarif
 from graphsvc.web import services
 from graphsvc.web.auth import authorized_write
 
 blueprint = Blueprint("api", __name__, url_prefix="/api")
+
+
+class NotFound(BadInput):
+    http_status = 404
+
+
+GRAPH_EXISTS = "ASK { GRAPH ?g { ?s ?p ?o } }"
 
 
 @blueprint.get("/questions")
@@ -154,3 +163,31 @@ def load_control_set() -> Response:
         store.write({graph: list(triples)}, replace=True)
         services().pool.refresh()
     return jsonify(graph=graph, controlSet=str(control_set), triples=len(triples)), 201
+
+
+@blueprint.delete("/graphs")
+def drop_graphs() -> Response:
+    """Drop the named graphs ``?graph=IRI`` (repeatable) in one transaction; needs a bearer
+    token with scope ``drop``. If any is unknown, nothing is dropped."""
+    with authorized_write("drop", services().tokens,
+                          request.headers.get("Authorization")) as write:
+        graphs = list(dict.fromkeys(str(check_iri(g, "graph"))
+                                    for g in request.args.getlist("graph")))
+        if not graphs:
+            raise BadInput("name the graphs to drop: ?graph=IRI (repeatable)", where="graph")
+        write.graphs = graphs
+        store = services().store
+        unknown = unknown_graphs(store, graphs)
+        if unknown:
+            raise NotFound(f"no such graph: {', '.join(unknown)}; nothing was dropped",
+                           where="graph")
+        store.drop(graphs)
+        services().pool.refresh()
+    return jsonify(dropped=graphs)
+
+
+def unknown_graphs(store: Store, graphs: list[str]) -> list[str]:
+    """The graphs that hold no triples; a staging graph (a load moving into place) is not
+    the caller's to drop, so it counts as unknown."""
+    return [g for g in graphs
+            if is_staging(g) or store.query(GRAPH_EXISTS, {"g": URIRef(g)}) is not True]
