@@ -164,7 +164,7 @@ def _term(p: Param, raw: str, where: str, store: Store, today: date) -> Term:
         day = today if raw == "today" else parse_day(raw, where)
         return Literal(day.isoformat(), datatype=XSD.date)
     if p.type == "integer":
-        if not re.fullmatch(r"-?\d{1,9}", raw):
+        if not re.fullmatch(r"-?[0-9]{1,9}", raw):  # \d would take any script's digits
             raise BadInput(f"not a whole number: {raw!r}", where=where)
         number = int(raw)
         if (p.minimum is not None and number < p.minimum) or (
@@ -179,8 +179,12 @@ def _term(p: Param, raw: str, where: str, store: Store, today: date) -> Term:
 
 
 def parse_day(raw: str, where: str) -> date:
-    """A YYYY-MM-DD day, or BadInput naming where it came from."""
+    """A YYYY-MM-DD day, or BadInput naming where it came from. Only that form (RFC 3339
+    full-date, what the API documents): fromisoformat alone also takes 20261231 and
+    week dates such as 2026-W01-1."""
     try:
+        if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", raw):
+            raise ValueError(raw)
         return date.fromisoformat(raw)
     except ValueError:
         raise BadInput(f"not a date (YYYY-MM-DD): {raw!r}", where=where) from None

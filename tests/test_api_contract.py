@@ -29,3 +29,14 @@ def test_a_parameter_naming_nothing_in_the_store_is_not_found(client) -> None:
     assert default.status_code == 404 and "iso27001-2022" in default.get_json()["error"]
     assert client.get("/api/questions/coverage",
                       query_string={"controlSet": "not an IRI"}).status_code == 400
+
+
+def test_parameters_take_exactly_the_documented_forms(client) -> None:
+    for params in ({"as_of": "20261231"}, {"as_of": "2026-W01-1"}, {"days": "٣٠"},
+                   {"days": "+30"}, {"days": "3651"}):
+        answer = client.get("/api/questions/attestations", query_string=params)
+        assert answer.status_code == 400, (params, answer.data)
+    for params in ({"as_of": "2026-12-31", "days": "30"}, {"as_of": "today"},
+                   {"as_of": "", "days": ""}):  # empty: the default, as forms send it
+        answer = client.get("/api/questions/attestations", query_string=params)
+        assert answer.status_code == 200, (params, answer.data)
