@@ -6,12 +6,10 @@ graphs.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from flask import Blueprint, Response, jsonify, request, url_for
 from rdflib import URIRef
 
-from graphsvc import __version__
 from graphsvc.errors import BadInput
 from graphsvc.output import plain_rows, spreadsheet_csv
 from graphsvc.questions import ask, describe, get_question, load_questions, parse_day
@@ -20,6 +18,7 @@ from graphsvc.validation import Report, control_set_of, read_control_set, valida
 from graphsvc.validation_output import as_json, sarif
 from graphsvc.web import services
 from graphsvc.web.auth import authorized_write
+from graphsvc.web.openapi import document
 
 blueprint = Blueprint("api", __name__, url_prefix="/api")
 
@@ -42,7 +41,7 @@ def question(name: str) -> Response:
     """The answer as JSON, or as CSV for spreadsheets (NAME.csv or ``Accept: text/csv``)."""
     csv = name.endswith(".csv") or (
         request.accept_mimetypes.best_match(["application/json", "text/csv"]) == "text/csv")
-    name = name.removesuffix(".csv").removesuffix(".json")
+    name = name.removesuffix(".csv")
     rows, bound = run_question(name, request.args.to_dict())
     if csv:
         return Response(spreadsheet_csv(rows), mimetype="text/csv",
@@ -63,71 +62,16 @@ def run_question(name: str, given: dict[str, str]) -> tuple[Rows, dict[str, str]
 
 @blueprint.get("/openapi.json")
 def openapi() -> Response:
-    paths: dict[str, Any] = {}
-    for name, q in load_questions().items():
-        params = [{"name": p.name, "in": "query", "required": p.required,
-                   "description": p.description or f"{p.type} parameter",
-                   "schema": _schema(p)} for p in q.params]
-        paths[f"/api/questions/{name}"] = {"get": {
-            "operationId": f"question_{name.replace('-', '_')}", "summary": q.summary,
-            "description": q.description, "tags": list(q.tags) or ["questions"],
-            "parameters": params,
-            "responses": {
-                "200": {"description": "The answer",
-                        "content": {"application/json": {"schema": {
-                            "$ref": "#/components/schemas/Answer"}},
-                            "text/csv": {"schema": {"type": "string"}}}},
-                "400": {"$ref": "#/components/responses/BadInput"},
-                "404": {"$ref": "#/components/responses/BadInput"}}}}
-    paths["/api/validate"] = {"post": {
-        "operationId": "validate", "summary": "Validate a control set against a baseline",
-        "requestBody": {"content": {"multipart/form-data": {"schema": {
-            "type": "object", "required": ["file"],
-            "properties": {"file": {"type": "string", "format": "binary"},
-                           "baseline": {"type": "string"},
-                           "as_of": {"type": "string", "format": "date"},
-                           "format": {"type": "string", "enum": ["json", "sarif"]}}}}}},
-        "responses": {"200": {"description": "The validation report"},
-                      "400": {"$ref": "#/components/responses/BadInput"},
-                      "413": {"$ref": "#/components/responses/BadInput"}}}}
-    return jsonify({
-        "openapi": "3.0.3",
-        "info": {"title": "graphsvc", "version": __version__,
-                 "description": "Compliance questions over one knowledge graph."},
-        "paths": paths,
-        "components": {
-            "schemas": {"Answer": {"type": "object", "properties": {
-                "question": {"type": "string"}, "parameters": {"type": "object"},
-                "columns": {"type": "array", "items": {"type": "string"}},
-                "rows": {"type": "array", "items": {"type": "object"}}}}},
-            "responses": {"BadInput": {"description": "What is wrong and where", "content": {
-                "application/json": {"schema": {"type": "object", "properties": {
-                    "error": {"type": "string"}, "where": {"type": "string"},
-                    "status": {"type": "integer"}}}}}}}},
-    })
-
-
-def _schema(p: Any) -> dict[str, Any]:
-    schema: dict[str, Any] = {"type": "integer" if p.type == "integer" else "string"}
-    if p.type == "date":
-        schema["format"] = "date"
-    if p.type == "iri":
-        schema["format"] = "iri"
-    if p.values:
-        schema["enum"] = list(p.values)
-    if p.default is not None:
-        schema["default"] = p.default
-    if p.minimum is not None:
-        schema["minimum"] = p.minimum
-    if p.maximum is not None:
-        schema["maximum"] = p.maximum
-    return schema
+    return jsonify(document(load_questions()))
 
 
 @blueprint.post("/validate")
 def validate_upload() -> Response:
+    fmt = request.form.get("format") or "json"
+    if fmt not in ("json", "sarif"):
+        raise BadInput(f"format is json or sarif, not {fmt!r}", where="format")
     report = validate_request()
-    if request.form.get("format") == "sarif":
+    if fmt == "sarif":
         return Response(sarif(report), mimetype="application/sarif+json")
     return Response(as_json(report), mimetype="application/json")
 
