@@ -1,10 +1,13 @@
-"""Formatting query results for people (table) and programs (JSON, CSV, TSV, Turtle)."""
+"""Formatting query results for people (table, spreadsheet CSV) and programs (JSON, SPARQL
+CSV and TSV, Turtle)."""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
+import re
+from collections.abc import Callable
 from xml.etree import ElementTree as ET
 
 from rdflib import Graph
@@ -21,7 +24,7 @@ def render(result: QueryResult, fmt: str = "table") -> str:
         return json.dumps({"head": {}, "boolean": result}) if fmt == "json" else str(result).lower()
     if isinstance(result, Graph):
         return result.serialize(format="json-ld" if fmt == "json" else "turtle")
-    return {"table": table, "json": sparql_json, "csv": delimited, "tsv": tsv}[fmt](result)
+    return {"table": table, "json": sparql_json, "csv": spreadsheet_csv, "tsv": tsv}[fmt](result)
 
 
 def plain(term: Term | None) -> str:
@@ -74,11 +77,34 @@ def _json_term(term: Term) -> dict[str, str]:
 
 
 def delimited(rows: Rows) -> str:
-    """SPARQL 1.1 CSV results: plain values."""
+    """SPARQL 1.1 CSV results: plain values, exactly (for programs: /sparql)."""
+    return _csv(rows, plain)
+
+
+def spreadsheet_csv(rows: Rows) -> str:
+    """CSV for spreadsheets (downloads, the CLI): as :func:`delimited`, but no cell runs as
+    a formula when opened, whatever an uploaded control set put in its literals."""
+    return _csv(rows, lambda term: spreadsheet_cell(plain(term)))
+
+
+# OWASP "CSV Injection": cells starting with these run as formulas (=cmd|' /C calc'!A0).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+
+
+def spreadsheet_cell(text: str) -> str:
+    """The cell with a leading single quote if a spreadsheet would evaluate it; signed
+    numbers stay numbers (nothing runs in them)."""
+    if text.startswith(FORMULA_STARTS) and not _NUMBER.fullmatch(text):
+        return "'" + text
+    return text
+
+
+def _csv(rows: Rows, cell: Callable[[Term | None], str]) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(rows.variables)
-    writer.writerows([plain(t) for t in row] for row in rows)
+    writer.writerows([cell(t) for t in row] for row in rows)
     return buffer.getvalue()
 
 

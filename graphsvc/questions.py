@@ -45,6 +45,13 @@ class UnknownQuestion(BadInput):
     http_status = 404
 
 
+class NotInStore(BadInput):
+    """A parameter names nothing of its kind in the store: what the question is about is
+    not found (HTTP 404; still bad input, exit 2, on the command line)."""
+
+    http_status = 404
+
+
 @dataclass(frozen=True)
 class Param:
     name: str
@@ -150,14 +157,14 @@ def _term(p: Param, raw: str, where: str, store: Store, today: date) -> Term:
         iri = URIRef(expand(raw, where))
         found = p.kind and store.query(IS_A, bindings={"value": iri, "kind": URIRef(p.kind)})
         if p.kind and found is not True:
-            raise BadInput(f"<{iri}> is not a {p.kind.rsplit('#', 1)[-1]} in the store",
-                           where=where)
+            raise NotInStore(f"<{iri}> is not a {p.kind.rsplit('#', 1)[-1]} in the store",
+                             where=where)
         return iri
     if p.type == "date":
         day = today if raw == "today" else parse_day(raw, where)
         return Literal(day.isoformat(), datatype=XSD.date)
     if p.type == "integer":
-        if not re.fullmatch(r"-?\d{1,9}", raw):
+        if not re.fullmatch(r"-?[0-9]{1,9}", raw):  # \d would take any script's digits
             raise BadInput(f"not a whole number: {raw!r}", where=where)
         number = int(raw)
         if (p.minimum is not None and number < p.minimum) or (
@@ -172,8 +179,12 @@ def _term(p: Param, raw: str, where: str, store: Store, today: date) -> Term:
 
 
 def parse_day(raw: str, where: str) -> date:
-    """A YYYY-MM-DD day, or BadInput naming where it came from."""
+    """A YYYY-MM-DD day, or BadInput naming where it came from. Only that form (RFC 3339
+    full-date, what the API documents): fromisoformat alone also takes 20261231 and
+    week dates such as 2026-W01-1."""
     try:
+        if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", raw):
+            raise ValueError(raw)
         return date.fromisoformat(raw)
     except ValueError:
         raise BadInput(f"not a date (YYYY-MM-DD): {raw!r}", where=where) from None

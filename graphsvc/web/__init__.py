@@ -14,7 +14,7 @@ from typing import Any
 from flask import Flask, Response, current_app, jsonify, render_template, request, session
 from werkzeug.exceptions import HTTPException
 
-from graphsvc.config import Config, load_config
+from graphsvc.config import ApiToken, Config, api_tokens, load_config
 from graphsvc.content import data_dir
 from graphsvc.errors import BadInput, GraphsvcError
 from graphsvc.store import Store, open_store
@@ -34,12 +34,14 @@ SECURITY_HEADERS = {
 
 @dataclass
 class Services:
-    """What the views use: the configuration, the store, the query processes."""
+    """What the views use: the configuration, the store, the query processes, the API's
+    bearer tokens (read once at start, so a bad tokens file stops the start)."""
 
     config: Config
     store: Store
     pool: QueryPool
     owns_store: bool  # opened by create_app, so closed by close_app
+    tokens: tuple[ApiToken, ...] = ()
 
 
 def services() -> Services:
@@ -59,9 +61,10 @@ def create_app(config: Config | None = None, *, store: Store | None = None,
         SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Strict",
         JSON_SORT_KEYS=False,
     )
+    tokens = api_tokens(config)
     opened = store or open_store(config)
     app.extensions["graphsvc"] = Services(config, opened, QueryPool(config, size=pool_size),
-                                          owns_store=store is None)
+                                          owns_store=store is None, tokens=tokens)
 
     from graphsvc.web import api, pages, sparql
 
@@ -100,11 +103,15 @@ def wants_json() -> bool:
 
 
 def _error(exc: Exception) -> Any:
+    """One error body for every status, keeping the headers the status needs (``Allow`` on
+    405, ``WWW-Authenticate`` on 401)."""
     if isinstance(exc, GraphsvcError):
         status, message, where = exc.http_status, exc.message, exc.where
+        headers = dict(getattr(exc, "headers", {}))
     else:
         assert isinstance(exc, HTTPException)
         status, message, where = exc.code or 500, exc.description, None
+        headers = {k: v for k, v in exc.get_headers() if k.lower() != "content-type"}
         if status == 413:
             limit = current_app.config["MAX_CONTENT_LENGTH"]
             message = f"the request body is larger than the limit of {limit} bytes"
@@ -112,8 +119,9 @@ def _error(exc: Exception) -> Any:
         body: dict[str, Any] = {"error": message, "status": status}
         if where:
             body["where"] = where
-        return jsonify(body), status
-    return render_template("error.html", status=status, message=message, where=where), status
+        return jsonify(body), status, headers
+    return (render_template("error.html", status=status, message=message, where=where),
+            status, headers)
 
 
 def csrf_token() -> str:

@@ -1,29 +1,33 @@
 """``/api``: the named questions (JSON or CSV), their OpenAPI 3 document, validation
-of an uploaded control set, and loading one into the store (with the configured token).
+of an uploaded control set; with a bearer token, loading one into the store and dropping
+graphs.
 """
 
 from __future__ import annotations
 
-import secrets
 from pathlib import Path
-from typing import Any
 
 from flask import Blueprint, Response, jsonify, request, url_for
+from rdflib import URIRef
 
-from graphsvc import __version__
-from graphsvc.errors import BadInput, GraphsvcError
-from graphsvc.output import delimited, plain_rows
+from graphsvc.errors import BadInput
+from graphsvc.output import plain_rows, spreadsheet_csv
 from graphsvc.questions import ask, describe, get_question, load_questions, parse_day
-from graphsvc.store import Rows
+from graphsvc.store import Rows, Store, check_iri, is_staging
 from graphsvc.validation import Report, control_set_of, read_control_set, validate
 from graphsvc.validation_output import as_json, sarif
 from graphsvc.web import services
+from graphsvc.web.auth import authorized_write
+from graphsvc.web.openapi import document
 
 blueprint = Blueprint("api", __name__, url_prefix="/api")
 
 
-class Forbidden(GraphsvcError):
-    http_status = 403
+class NotFound(BadInput):
+    http_status = 404
+
+
+GRAPH_EXISTS = "ASK { GRAPH ?g { ?s ?p ?o } }"
 
 
 @blueprint.get("/questions")
@@ -34,12 +38,13 @@ def questions() -> Response:
 
 @blueprint.get("/questions/<name>")
 def question(name: str) -> Response:
+    """The answer as JSON, or as CSV for spreadsheets (NAME.csv or ``Accept: text/csv``)."""
     csv = name.endswith(".csv") or (
         request.accept_mimetypes.best_match(["application/json", "text/csv"]) == "text/csv")
-    name = name.removesuffix(".csv").removesuffix(".json")
+    name = name.removesuffix(".csv")
     rows, bound = run_question(name, request.args.to_dict())
     if csv:
-        return Response(delimited(rows), mimetype="text/csv",
+        return Response(spreadsheet_csv(rows), mimetype="text/csv",
                         headers={"Content-Disposition": f"attachment; filename={name}.csv"})
     return jsonify(question=name, parameters=bound, columns=rows.variables,
                    rows=plain_rows(rows))
@@ -57,107 +62,76 @@ def run_question(name: str, given: dict[str, str]) -> tuple[Rows, dict[str, str]
 
 @blueprint.get("/openapi.json")
 def openapi() -> Response:
-    paths: dict[str, Any] = {}
-    for name, q in load_questions().items():
-        params = [{"name": p.name, "in": "query", "required": p.required,
-                   "description": p.description or f"{p.type} parameter",
-                   "schema": _schema(p)} for p in q.params]
-        paths[f"/api/questions/{name}"] = {"get": {
-            "operationId": f"question_{name.replace('-', '_')}", "summary": q.summary,
-            "description": q.description, "tags": list(q.tags) or ["questions"],
-            "parameters": params,
-            "responses": {
-                "200": {"description": "The answer",
-                        "content": {"application/json": {"schema": {
-                            "$ref": "#/components/schemas/Answer"}},
-                            "text/csv": {"schema": {"type": "string"}}}},
-                "400": {"$ref": "#/components/responses/BadInput"},
-                "404": {"$ref": "#/components/responses/BadInput"}}}}
-    paths["/api/validate"] = {"post": {
-        "operationId": "validate", "summary": "Validate a control set against a baseline",
-        "requestBody": {"content": {"multipart/form-data": {"schema": {
-            "type": "object", "required": ["file"],
-            "properties": {"file": {"type": "string", "format": "binary"},
-                           "baseline": {"type": "string"},
-                           "as_of": {"type": "string", "format": "date"},
-                           "format": {"type": "string", "enum": ["json", "sarif"]}}}}}},
-        "responses": {"200": {"description": "The validation report"},
-                      "400": {"$ref": "#/components/responses/BadInput"},
-                      "413": {"$ref": "#/components/responses/BadInput"}}}}
-    return jsonify({
-        "openapi": "3.0.3",
-        "info": {"title": "graphsvc", "version": __version__,
-                 "description": "Compliance questions over one knowledge graph."},
-        "paths": paths,
-        "components": {
-            "schemas": {"Answer": {"type": "object", "properties": {
-                "question": {"type": "string"}, "parameters": {"type": "object"},
-                "columns": {"type": "array", "items": {"type": "string"}},
-                "rows": {"type": "array", "items": {"type": "object"}}}}},
-            "responses": {"BadInput": {"description": "What is wrong and where", "content": {
-                "application/json": {"schema": {"type": "object", "properties": {
-                    "error": {"type": "string"}, "where": {"type": "string"},
-                    "status": {"type": "integer"}}}}}}}},
-    })
-
-
-def _schema(p: Any) -> dict[str, Any]:
-    schema: dict[str, Any] = {"type": "integer" if p.type == "integer" else "string"}
-    if p.type == "date":
-        schema["format"] = "date"
-    if p.type == "iri":
-        schema["format"] = "iri"
-    if p.values:
-        schema["enum"] = list(p.values)
-    if p.default is not None:
-        schema["default"] = p.default
-    if p.minimum is not None:
-        schema["minimum"] = p.minimum
-    if p.maximum is not None:
-        schema["maximum"] = p.maximum
-    return schema
+    return jsonify(document(load_questions()))
 
 
 @blueprint.post("/validate")
 def validate_upload() -> Response:
+    fmt = request.form.get("format") or "json"
+    if fmt not in ("json", "sarif"):
+        raise BadInput(f"format is json or sarif, not {fmt!r}", where="format")
     report = validate_request()
-    if request.form.get("format") == "sarif":
+    if fmt == "sarif":
         return Response(sarif(report), mimetype="application/sarif+json")
     return Response(as_json(report), mimetype="application/json")
 
 
 def validate_request() -> Report:
     """The upload of this request validated (shared with the validation page)."""
-    upload = request.files.get("file")
-    if upload is None or not upload.filename:
-        raise BadInput("attach the control set as the form field 'file'", where="file")
+    name, data = uploaded_file()
     as_of = request.form.get("as_of")
     day = parse_day(as_of, "as_of") if as_of else None
-    name = Path(upload.filename).name
-    data = upload.read()
     return validate(services().store, path=Path(name), data=data,
                     baseline=request.form.get("baseline") or None, as_of=day)
 
 
-@blueprint.post("/control-sets")
-def load_control_set() -> Response:
-    """Load (replace) a control set's graph; needs ``Authorization: Bearer <token>``."""
-    config = services().config
-    if not config.load_token:
-        raise Forbidden("loading over HTTP is off: set GRAPHSVC_LOAD_TOKEN to allow it")
-    given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
-    if not secrets.compare_digest(given.encode(), config.load_token.encode()):
-        raise Forbidden("a valid bearer token is required to load into the store",
-                        where="Authorization")
+def uploaded_file() -> tuple[str, bytes]:
+    """The name (without folders) and bytes of the form field ``file``."""
     upload = request.files.get("file")
     if upload is None or not upload.filename:
         raise BadInput("attach the control set as the form field 'file'", where="file")
-    name = Path(upload.filename).name
-    data = upload.read()
-    store = services().store
-    triples = read_control_set(Path(name), data, store)  # checks it is a control set
-    control_set = control_set_of(triples, name)
-    graph = f"https://w3id.org/graphsvc/graph/upload/{control_set.rsplit('/', 1)[-1]}"
-    store.write({graph: list(triples)}, replace=True)
-    services().pool.refresh()
+    return Path(upload.filename).name, upload.read()
+
+
+@blueprint.post("/control-sets")
+def load_control_set() -> Response:
+    """Load (replace) a control set's graph; needs a bearer token with scope ``load``."""
+    with authorized_write("load", services().tokens,
+                          request.headers.get("Authorization")) as write:
+        name, data = uploaded_file()
+        store = services().store
+        triples = read_control_set(Path(name), data, store)  # checks it is a control set
+        control_set = control_set_of(triples, name)
+        graph = f"https://w3id.org/graphsvc/graph/upload/{control_set.rsplit('/', 1)[-1]}"
+        write.graphs = [graph]
+        store.write({graph: list(triples)}, replace=True)
+        services().pool.refresh()
     return jsonify(graph=graph, controlSet=str(control_set), triples=len(triples)), 201
+
+
+@blueprint.delete("/graphs")
+def drop_graphs() -> Response:
+    """Drop the named graphs ``?graph=IRI`` (repeatable) in one transaction; needs a bearer
+    token with scope ``drop``. If any is unknown, nothing is dropped."""
+    with authorized_write("drop", services().tokens,
+                          request.headers.get("Authorization")) as write:
+        graphs = list(dict.fromkeys(str(check_iri(g, "graph"))
+                                    for g in request.args.getlist("graph")))
+        if not graphs:
+            raise BadInput("name the graphs to drop: ?graph=IRI (repeatable)", where="graph")
+        write.graphs = graphs
+        store = services().store
+        unknown = unknown_graphs(store, graphs)
+        if unknown:
+            raise NotFound(f"no such graph: {', '.join(unknown)}; nothing was dropped",
+                           where="graph")
+        store.drop(graphs)
+        services().pool.refresh()
+    return jsonify(dropped=graphs)
+
+
+def unknown_graphs(store: Store, graphs: list[str]) -> list[str]:
+    """The graphs that hold no triples; a staging graph (a load moving into place) is not
+    the caller's to drop, so it counts as unknown."""
+    return [g for g in graphs
+            if is_staging(g) or store.query(GRAPH_EXISTS, {"g": URIRef(g)}) is not True]
