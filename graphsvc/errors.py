@@ -29,6 +29,12 @@ class BadInput(GraphsvcError):
     http_status = 400
 
 
+class NotFound(BadInput):
+    """The input names something that is not there (a question, a graph, a resource)."""
+
+    http_status = 404
+
+
 class TooLarge(BadInput):
     """The input exceeds a configured size limit."""
 

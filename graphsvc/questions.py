@@ -29,7 +29,7 @@ import yaml
 from rdflib import XSD, Literal, URIRef
 
 from graphsvc.content import data_dir
-from graphsvc.errors import BadInput
+from graphsvc.errors import BadInput, NotFound
 from graphsvc.namespaces import GC, ID
 from graphsvc.store import QueryResult, Store, Term, check_iri
 
@@ -41,15 +41,13 @@ ASK { ?value a/rdfs:subClassOf* ?kind }
 """
 
 
-class UnknownQuestion(BadInput):
-    http_status = 404
+class UnknownQuestion(NotFound):
+    """No question of that name."""
 
 
-class NotInStore(BadInput):
+class NotInStore(NotFound):
     """A parameter names nothing of its kind in the store: what the question is about is
     not found (HTTP 404; still bad input, exit 2, on the command line)."""
-
-    http_status = 404
 
 
 @dataclass(frozen=True)

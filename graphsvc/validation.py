@@ -196,6 +196,17 @@ def resolve_baseline(store: Store, given: str | None, own: set[Triple], control_
     return iri
 
 
+def check_framework(store: Store, framework: str) -> None:
+    """A framework slug the store knows, or BadInput listing the ones it does."""
+    known = store.query(PREFIX + "SELECT ?id WHERE { ?fw a gc:Framework ; gc:identifier ?id }"
+                        " ORDER BY ?id")
+    assert isinstance(known, Rows)
+    names = [str(i) for (i,) in known]
+    if framework not in names:
+        raise BadInput(f"unknown framework {framework!r}; loaded: {', '.join(names) or 'none'}",
+                       where="--framework")
+
+
 def baseline_framework(store: Store, baseline: URIRef) -> str | None:
     """The slug of the framework a baseline selects from."""
     rows = store.query(PREFIX + "SELECT ?fw WHERE { ?b gc:selectsFrom ?fw }", {"b": baseline})
@@ -395,7 +406,9 @@ def validate(store: Store, *, path: Path | None = None, data: bytes | None = Non
                        where="--engine")
     if path is not None:
         source = str(path)
-        if framework is None and baseline:
+        if framework is not None:
+            check_framework(store, framework)
+        elif baseline:
             framework = baseline_framework(store, resolve_baseline(store, baseline, set(),
                                                                    ID["none"]))
         own = read_control_set(path, data if data is not None else path.read_bytes(), store,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from graphsvc.errors import BadInput
+from graphsvc.errors import BadInput, NotFound
 from graphsvc.framework_index import (
     INDEX_GRAPH,
     INPUT_PREDICATES,
@@ -55,7 +55,7 @@ def drop_graphs(store: Store, names: Iterable[str]) -> list[str]:
                        "them; drop those instead", where=INDEX_GRAPH)
     unknown = [g for g in graphs if g not in store.graph_names()]
     if unknown:
-        raise BadInput(f"no such graph: {', '.join(unknown)} (see `graphsvc graphs`); "
-                       "nothing was dropped", where="drop")
+        raise NotFound(f"no such graph: {', '.join(unknown)} (see `graphsvc graphs`); "
+                       "nothing was dropped", where="graph")
     commit(store, {}, drop=graphs)
     return graphs

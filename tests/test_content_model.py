@@ -301,8 +301,8 @@ def test_load_refuses_json_that_is_not_json_ld(runner: CliRunner, shared_data: P
 def test_dangling_references_are_reported(tmp_path: Path, shared_data: Path) -> None:
     document = json.loads((shared_data / "oscal-examples/ssp-example.json").read_text())
     ssp = document["system-security-plan"]
-    requirement = ssp["control-implementation"]["implemented-requirements"][0]
-    by = (requirement.get("by-components") or requirement["statements"][0]["by-components"])[0]
+    by = next(b for r in ssp["control-implementation"]["implemented-requirements"]
+              for holder in [r, *r.get("statements", [])] for b in holder.get("by-components", []))
     by["component-uuid"] = "00000000-dead-4bad-8000-000000000000"
     path = tmp_path / "dangling.json"
     path.write_text(json.dumps(document))

@@ -8,26 +8,20 @@ from __future__ import annotations
 from pathlib import Path
 
 from flask import Blueprint, Response, jsonify, request, url_for
-from rdflib import URIRef
 
 from graphsvc.errors import BadInput
 from graphsvc.output import plain_rows, spreadsheet_csv
 from graphsvc.questions import ask, describe, get_question, load_questions, parse_day
-from graphsvc.store import Rows, Store, check_iri, is_staging
+from graphsvc.store import Rows, check_iri
 from graphsvc.validation import Report, control_set_of, read_control_set, validate
 from graphsvc.validation_output import as_json, sarif
 from graphsvc.web import services
 from graphsvc.web.auth import authorized_write
 from graphsvc.web.openapi import document
+from graphsvc.writes import commit
+from graphsvc.writes import drop_graphs as drop
 
 blueprint = Blueprint("api", __name__, url_prefix="/api")
-
-
-class NotFound(BadInput):
-    http_status = 404
-
-
-GRAPH_EXISTS = "ASK { GRAPH ?g { ?s ?p ?o } }"
 
 
 @blueprint.get("/questions")
@@ -82,7 +76,8 @@ def validate_request() -> Report:
     as_of = request.form.get("as_of")
     day = parse_day(as_of, "as_of") if as_of else None
     return validate(services().store, path=Path(name), data=data,
-                    baseline=request.form.get("baseline") or None, as_of=day)
+                    baseline=request.form.get("baseline") or None,
+                    framework=request.form.get("framework") or None, as_of=day)
 
 
 def uploaded_file() -> tuple[str, bytes]:
@@ -104,7 +99,7 @@ def load_control_set() -> Response:
         control_set = control_set_of(triples, name)
         graph = f"https://w3id.org/graphsvc/graph/upload/{control_set.rsplit('/', 1)[-1]}"
         write.graphs = [graph]
-        store.write({graph: list(triples)}, replace=True)
+        commit(store, {graph: list(triples)})
         services().pool.refresh()
     return jsonify(graph=graph, controlSet=str(control_set), triples=len(triples)), 201
 
@@ -120,18 +115,6 @@ def drop_graphs() -> Response:
         if not graphs:
             raise BadInput("name the graphs to drop: ?graph=IRI (repeatable)", where="graph")
         write.graphs = graphs
-        store = services().store
-        unknown = unknown_graphs(store, graphs)
-        if unknown:
-            raise NotFound(f"no such graph: {', '.join(unknown)}; nothing was dropped",
-                           where="graph")
-        store.drop(graphs)
+        drop(services().store, graphs)  # all or nothing; an unknown graph is a 404
         services().pool.refresh()
     return jsonify(dropped=graphs)
-
-
-def unknown_graphs(store: Store, graphs: list[str]) -> list[str]:
-    """The graphs that hold no triples; a staging graph (a load moving into place) is not
-    the caller's to drop, so it counts as unknown."""
-    return [g for g in graphs
-            if is_staging(g) or store.query(GRAPH_EXISTS, {"g": URIRef(g)}) is not True]

@@ -167,6 +167,10 @@ FIXED_PATHS: dict[str, Any] = {
                       "description": "Slug (fedramp-rev5-high), id:baseline/... or IRI of a "
                                      "baseline in the store; empty: the one the control set "
                                      "targets"},
+            framework={"type": "string",
+                       "description": "Read an SSP's control ids as this framework's (slug, "
+                                      "e.g. nist-sp-800-53-rev5); empty: the baseline's, else "
+                                      "the one the SSP's profile names"},
             as_of={"anyOf": [DAY, {"type": "string", "enum": [""]}],
                    "description": "Day on which attestations must be valid; empty: today"},
             format={"type": "string", "enum": ["json", "sarif", ""],
