@@ -7,7 +7,9 @@ inside a string ran for the other (issue 12). So the guard decodes the escapes o
 the spec says, reads the decoded text as tokens (comments, the four kinds of strings,
 IRIs, names, variables, punctuation) and gives the engine that decoded text with the
 comments blanked (:attr:`QueryInfo.text`): what the guard did not read as code, no
-engine reads at all. The grammar is checked by the engine's own parser where the query
+engine reads at all. In that text a ``u`` after an escaped backslash is written
+``\\u0075``, so that it reads the same to engines that decode again (the spec) and to
+those that do not (Oxigraph). The grammar is checked by the engine's own parser where the query
 runs (:func:`engine_syntax_error` words its errors).
 
 Refused here, with line and column: updates, SERVICE, LOAD, malformed tokens, and texts
@@ -33,6 +35,7 @@ MAX_DEPTH = 64  # brackets of any kind open at once
 MAX_OPERATORS = 1_000  # operators and pattern keywords: each nests the engine's tree
 
 _ESCAPE = re.compile(r"\\u([0-9A-Fa-f]{4})|\\U([0-9A-Fa-f]{8})")
+_AFTER_BACKSLASH = re.compile(r"(?<=\\)[uU]")  # in a string: the u of an escaped \\
 _ECHAR = r"""\\[tbnrf"'\\]"""
 _TOKEN = re.compile(rf"""
     (?P<space>[ \t\r\n]+)
@@ -125,6 +128,8 @@ class _Reader:
             if kind == "comment":
                 out.append(" " * len(value))
                 continue
+            if kind == "string" and "\\" in value:  # reads the same if decoded again
+                value = _AFTER_BACKSLASH.sub(lambda m: f"\\u{ord(m.group()):04X}", value)
             out.append(value)
             if kind == "space":
                 continue
