@@ -207,6 +207,8 @@ class QueryPool:
                 raise QueryBusy(f"no query process became free within {retry} s; try "
                                 "again", retry_after_s=retry) from None
             try:
+                if not worker.process.is_alive():  # killed while idle
+                    raise EOFError
                 worker.wait_ready()
                 return worker
             except StoreError as exc:
@@ -256,6 +258,11 @@ class QueryPool:
                 stale.append(self._idle.get_nowait())
         for worker in stale:
             self._replace(worker)
+
+    def pids(self) -> list[int]:
+        """The query processes' ids (to watch their memory, or to test their loss)."""
+        with self._lock:
+            return [w.process.pid for w in self._all if w.process.pid is not None]
 
     def close(self) -> None:
         with self._lock:
