@@ -163,15 +163,18 @@ class QueryPool:
     def __init__(self, config: Config, *, size: int = 2) -> None:
         self.config = config
         self.size = size
-        self._idle: queue.Queue[_Worker] = queue.Queue()
+        self._idle: queue.Queue[_Worker | None] = queue.Queue()  # None: closing
         self._slots = threading.BoundedSemaphore(size + config.query_queue)
         self._lock = threading.Lock()
         self._all: list[_Worker] = []
         self._generation = 0
+        self._closed = False
         for _ in range(size):
             self._add()
 
     def _add(self) -> None:
+        if self._closed:
+            return
         worker = _Worker(self.config, self._generation)
         with self._lock:
             self._all.append(worker)
@@ -206,6 +209,8 @@ class QueryPool:
             except queue.Empty:
                 raise QueryBusy(f"no query process became free within {retry} s; try "
                                 "again", retry_after_s=retry) from None
+            if worker is None:
+                raise StoreError("the service is stopping")
             try:
                 if not worker.process.is_alive():  # killed while idle
                     raise EOFError
@@ -227,7 +232,7 @@ class QueryPool:
                 raise QueryTimeout(f"the query ran longer than {timeout:g} s and was stopped")
             status, payload = worker.conn.recv()
         except (EOFError, OSError):  # it died: out of memory?
-            message = worker.death(self.config)
+            message = "the service is stopping" if self._closed else worker.death(self.config)
             self._replace(worker)
             raise StoreError(message) from None
         kind, message, where = payload if status == "error" else ("", "", None)
@@ -252,12 +257,17 @@ class QueryPool:
         busy ones when they finish. Never waits for a busy process."""
         with self._lock:
             self._generation += 1
-        stale: list[_Worker] = []
+        for worker in self._take_idle():
+            self._replace(worker)
+
+    def _take_idle(self) -> list[_Worker]:
+        taken: list[_Worker] = []
         with contextlib.suppress(queue.Empty):
             while True:
-                stale.append(self._idle.get_nowait())
-        for worker in stale:
-            self._replace(worker)
+                worker = self._idle.get_nowait()
+                if worker is not None:
+                    taken.append(worker)
+        return taken
 
     def pids(self) -> list[int]:
         """The query processes' ids (to watch their memory, or to test their loss)."""
@@ -265,10 +275,19 @@ class QueryPool:
             return [w.process.pid for w in self._all if w.process.pid is not None]
 
     def close(self) -> None:
+        """Stop every process. Requests waiting for one get a 503 at once; a request
+        whose query runs sees its process end (and closes its pipe itself)."""
+        self._closed = True
+        idle = self._take_idle()
         with self._lock:
-            workers = list(self._all)
-        for worker in workers:
+            busy = [w for w in self._all if w not in idle]
+        for worker in idle:
             if worker.process.is_alive():
                 with contextlib.suppress(OSError):
                     worker.conn.send(None)
             worker.stop()
+        for worker in busy:
+            if worker.process.is_alive():
+                worker.process.kill()
+        for _ in range(self.size + self.config.query_queue):
+            self._idle.put(None)
