@@ -35,7 +35,7 @@ class Config:
     max_query_chars: int = 20_000  # web: longer /sparql queries are refused
     max_result_bytes: int = 16 * 1024 * 1024  # web: /sparql answers are cut here (term text)
     query_memory_mb: int = 2048  # web: address-space limit of each query process; 0 = none
-    query_queue: int = 2  # web: /sparql requests that may wait for a busy query process
+    query_queue: int = 4  # web: /sparql requests that may wait for a busy query process
     max_upload_bytes: int = 16 * 1024 * 1024  # web: request bodies
     secret_key: str | None = None  # web: signs the CSRF session cookie (default: random)
 
