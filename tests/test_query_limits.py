@@ -114,7 +114,8 @@ def test_a_full_queue_answers_503_at_once_and_healthz_still_answers(serve) -> No
 
     app = serve(query_queue=1, query_timeout_s=300)
     server = create_server(app, host="127.0.0.1", port=0, threads=4)
-    threading.Thread(target=server.run, daemon=True).start()
+    loop = threading.Thread(target=server.run, daemon=True)
+    loop.start()
     url = f"http://127.0.0.1:{server.effective_port}"
     answers: list[tuple[int, dict, str | None]] = []
     turned_away = threading.Semaphore(0)
@@ -146,7 +147,8 @@ def test_a_full_queue_answers_503_at_once_and_healthz_still_answers(serve) -> No
     for client in clients:
         client.join()
     assert sorted(status for status, _, _ in answers) == [503] * 5
-    server.close()
+    server.trigger.pull_trigger(server.close)  # closed by its own loop, which then ends
+    loop.join()
 
 
 def test_a_process_that_cannot_open_the_store_is_replaced(tmp_path: Path) -> None:
