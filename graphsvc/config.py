@@ -36,6 +36,9 @@ class Config:
     query_timeout_s: float = 10.0  # web: /sparql queries are stopped after this
     max_result_rows: int = 10_000  # web: /sparql answers are cut here
     max_query_chars: int = 20_000  # web: longer /sparql queries are refused
+    max_result_bytes: int = 16 * 1024 * 1024  # web: /sparql answers are cut here (term text)
+    query_memory_mb: int = 2048  # web: address-space limit of each query process; 0 = none
+    query_queue: int = 4  # web: /sparql requests that may wait for a busy query process
     max_upload_bytes: int = 16 * 1024 * 1024  # web: request bodies
     secret_key: str | None = None  # web: signs the CSRF session cookie (default: random)
 
@@ -56,7 +59,8 @@ class Config:
 
 _CONVERTERS = {"store": Path, "remote_timeout_s": float, "max_load_bytes": int,
                "query_timeout_s": float, "max_result_rows": int, "max_query_chars": int,
-               "max_upload_bytes": int, "tokens_file": Path}
+               "max_upload_bytes": int, "tokens_file": Path, "max_result_bytes": int,
+               "query_memory_mb": int, "query_queue": int}
 
 
 def load_config(environ: dict[str, str] | None = None, **flags: Any) -> Config:

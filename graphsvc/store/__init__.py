@@ -58,6 +58,11 @@ class GraphInfo:
     triples: int
 
 
+def term_bytes(terms: Iterable[Term | None]) -> int:
+    """The UTF-8 size of the terms' text: what an answer costs, whatever its format."""
+    return sum(len(str(t).encode()) for t in terms if t is not None)
+
+
 _IRI_FORBIDDEN = set('<>"{}|^`\\ \t\r\n')
 
 
@@ -73,10 +78,11 @@ class Store(ABC):
 
     @abstractmethod
     def query(self, sparql: str, bindings: Mapping[str, Term] | None = None, *,
-              limit: int | None = None) -> QueryResult:
+              limit: int | None = None, max_bytes: int | None = None) -> QueryResult:
         """Run a read-only query; ``bindings`` give variables a value before evaluation;
-        ``limit`` keeps at most that many rows or triples (the embedded engine then stops
-        evaluating there).
+        ``limit`` keeps at most that many rows or triples, ``max_bytes`` stops after the
+        first row or triple whose terms (:func:`term_bytes`) pass that size (the embedded
+        engine then stops evaluating there).
 
         Returns :class:`Rows` (SELECT), an rdflib ``Graph`` (CONSTRUCT, DESCRIBE) or a
         bool (ASK). Updates and SERVICE are refused with :class:`BadInput`.

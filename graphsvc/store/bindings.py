@@ -17,7 +17,7 @@ from rdflib.term import Literal, URIRef
 
 from graphsvc.errors import BadInput
 from graphsvc.store import Term, check_iri
-from graphsvc.store.guard import check_query
+from graphsvc.store.guard import check_syntax
 
 _TOKEN = re.compile(
     r"""(?P<skip>\#[^\n]*|"{3}.*?"{3}|'{3}.*?'{3}|"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*'
@@ -97,7 +97,7 @@ def _plan(sparql: str, kinds: tuple[tuple[str, str], ...]) -> tuple[Piece, ...]:
         return "".join(samples[p[1]] if isinstance(p, tuple) else p for p in pieces)
 
     try:
-        check_query(render(body))
+        check_syntax(render(body))
         return tuple(body)
     except BadInput:
         if nested_select:  # VALUES outside a sub-select would not reach inside it
@@ -155,5 +155,19 @@ def _term_text(term: Term, name: str) -> str:
     if isinstance(term, URIRef):
         return f"<{check_iri(str(term), f'value of ?{name}')}>"
     if isinstance(term, Literal):
-        return term.n3()
+        return _literal_text(term, name)
     raise BadInput(f"?{name} must be an IRI or a literal, not {term!r}", where="bindings")
+
+
+def _literal_text(term: Literal, name: str) -> str:
+    """A literal on one line that reads the same before and after SPARQL's codepoint
+    escapes are decoded (the guard decodes them over the whole text): a ``u`` after an
+    escaped backslash is itself written as an escape."""
+    text = (str(term).replace("\\", "\\\\").replace('"', '\\"')
+            .replace("\n", "\\n").replace("\r", "\\r"))
+    text = re.sub(r"(?<=\\\\)([uU])", lambda m: f"\\u{ord(m.group(1)):04X}", text)
+    if term.language:
+        return f'"{text}"@{term.language}'
+    if term.datatype:
+        return f'"{text}"^^<{check_iri(str(term.datatype), f"datatype of ?{name}")}>'
+    return f'"{text}"'

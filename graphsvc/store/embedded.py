@@ -25,9 +25,10 @@ from graphsvc.store import (
     move_update,
     plan_write,
     replaced,
+    term_bytes,
 )
 from graphsvc.store.bindings import bind_values
-from graphsvc.store.guard import check_query
+from graphsvc.store.guard import check_query, engine_syntax_error
 
 _XSD_STRING = str(XSD.string)
 KEPT_ANSWERS = 512  # recent SELECT / ASK answers kept until the next write
@@ -57,24 +58,24 @@ class EmbeddedStore(Store):
             raise StoreError(f"cannot open the store: {exc}{hint}", where=str(path)) from exc
         # Answers are kept until this store writes. Only where this process is the one
         # writer: a read-only opener cannot know when another process writes.
-        self._answers: OrderedDict[tuple[str, int | None], QueryResult] | None = (
+        self._answers: OrderedDict[tuple[str, int | None, int | None], QueryResult] | None = (
             OrderedDict() if keep_answers and not read_only else None)
         self._answers_lock = threading.Lock()
         if not read_only:
             self._drop_leftover_staging()
 
     def query(self, sparql: str, bindings: Mapping[str, Term] | None = None, *,
-              limit: int | None = None) -> QueryResult:
-        check_query(sparql)
+              limit: int | None = None, max_bytes: int | None = None) -> QueryResult:
         if bindings:  # written in as constants: the planner uses them, substitutions not
             sparql = bind_values(sparql, bindings)
-        key = (sparql, limit)
+        sparql = check_query(sparql).text  # the text the guard read is the one that runs
+        key = (sparql, limit, max_bytes)
         if self._answers is not None:
             with self._answers_lock:
                 if key in self._answers:
                     self._answers.move_to_end(key)
                     return self._answers[key]
-        answer = self._evaluate(sparql, limit)
+        answer = self._evaluate(sparql, limit, max_bytes)
         if self._answers is not None and not isinstance(answer, Graph):  # graphs are mutable
             with self._answers_lock:
                 self._answers[key] = answer
@@ -82,15 +83,15 @@ class EmbeddedStore(Store):
                     self._answers.popitem(last=False)
         return answer
 
-    def _evaluate(self, sparql: str, limit: int | None) -> QueryResult:
+    def _evaluate(self, sparql: str, limit: int | None, max_bytes: int | None) -> QueryResult:
         try:
             result = self._store.query(sparql, use_default_graph_as_union=True)
         except SyntaxError as exc:
-            raise BadInput(f"invalid SPARQL query: {exc}") from exc
+            raise engine_syntax_error(exc) from exc
         except OSError as exc:
             raise StoreError(f"query failed: {exc}") from exc
         try:
-            return _converted(result, limit)
+            return _converted(result, limit, max_bytes)
         finally:  # Oxigraph's result may only be dropped by the thread that made it
             del result
 
@@ -146,16 +147,28 @@ class EmbeddedStore(Store):
         del self._store
 
 
-def _converted(result: object, limit: int | None) -> QueryResult:
-    if isinstance(result, ox.QuerySolutions):
-        variables = [v.value for v in result.variables]
-        return Rows(variables, [tuple(from_ox(s[v]) for v in variables)
-                                for s in islice(result, limit)])
+def _converted(result: object, limit: int | None, max_bytes: int | None) -> QueryResult:
+    """Rows or triples up to ``limit``, and no further than the first past ``max_bytes``:
+    the engine stops there, so a huge answer is never all in memory."""
     if isinstance(result, ox.QueryBoolean):
         return bool(result)
+    size = 0
+    if isinstance(result, ox.QuerySolutions):
+        variables = [v.value for v in result.variables]
+        rows = []
+        for solution in islice(result, limit):
+            rows.append(tuple(from_ox(solution[v]) for v in variables))
+            size += term_bytes(rows[-1])
+            if max_bytes is not None and size > max_bytes:
+                break
+        return Rows(variables, rows)
     graph = Graph()
     for t in islice(result, limit):  # type: ignore[call-overload]
-        graph.add((from_ox(t.subject), from_ox(t.predicate), from_ox(t.object)))
+        triple = (from_ox(t.subject), from_ox(t.predicate), from_ox(t.object))
+        graph.add(triple)
+        size += term_bytes(triple)
+        if max_bytes is not None and size > max_bytes:
+            break
     return graph
 
 

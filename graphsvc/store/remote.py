@@ -18,10 +18,10 @@ from collections.abc import Collection, Iterable, Mapping
 from rdflib import Graph
 from rdflib.term import BNode, Literal, URIRef
 from SPARQLWrapper import ASK, CONSTRUCT, DESCRIBE, JSON, N3, POST, SELECT, SPARQLWrapper
-from SPARQLWrapper.SPARQLExceptions import SPARQLWrapperException
+from SPARQLWrapper.SPARQLExceptions import QueryBadFormed, SPARQLWrapperException
 
 from graphsvc.config import Config
-from graphsvc.errors import StoreError
+from graphsvc.errors import BadInput, StoreError
 from graphsvc.store import (
     QueryResult,
     Rows,
@@ -32,6 +32,7 @@ from graphsvc.store import (
     move_update,
     plan_write,
     replaced,
+    term_bytes,
 )
 from graphsvc.store.bindings import bind_values
 from graphsvc.store.guard import check_query
@@ -72,14 +73,15 @@ class RemoteStore(Store):
         )
 
     def query(self, sparql: str, bindings: Mapping[str, Term] | None = None, *,
-              limit: int | None = None) -> QueryResult:
-        form = check_query(sparql).form
+              limit: int | None = None, max_bytes: int | None = None) -> QueryResult:
         if bindings:
             sparql = bind_values(sparql, bindings)
+        checked = check_query(sparql)  # the text the guard read is the one sent
+        form = checked.form
         client = self._client(self.query_url)
-        client.setQuery(sparql)
-        # SPARQLWrapper guesses the form from the first keyword anywhere in the text, a
-        # comment's "added" included (it then sends an update): the guard's parse decides
+        client.setQuery(checked.text)
+        # SPARQLWrapper guesses the form from the first keyword anywhere in the text (a
+        # string's "added" included, and then sends an update): the guard decides
         client.queryType = QUERY_FORMS[form]
         client.setMethod(POST)
         client.setReturnFormat(N3 if form in ("ConstructQuery", "DescribeQuery") else JSON)
@@ -89,17 +91,22 @@ class RemoteStore(Store):
             response = client.query()
             if form in ("ConstructQuery", "DescribeQuery"):
                 graph = Graph().parse(data=response.response.read(), format="nt")
-                return graph if limit is None or len(graph) <= limit else _first(graph, limit)
+                return _first(graph, limit, max_bytes)
             data = response.convert()
+        except QueryBadFormed as exc:
+            raise BadInput(f"not a valid SPARQL 1.1 query: {exc}", where=self.query_url
+                           ) from exc
         except (SPARQLWrapperException, urllib.error.URLError, OSError) as exc:
             raise StoreError(f"query failed: {exc}", where=self.query_url) from exc
         if "boolean" in data:
             return bool(data["boolean"])
         variables = data["head"]["vars"]
-        rows = [
-            tuple(_from_json(b.get(v)) for v in variables)
-            for b in data["results"]["bindings"][:limit]
-        ]
+        rows, size = [], 0
+        for b in data["results"]["bindings"][:limit]:
+            rows.append(tuple(_from_json(b.get(v)) for v in variables))
+            size += term_bytes(rows[-1])
+            if max_bytes is not None and size > max_bytes:
+                break
         return Rows(variables, rows)
 
     def write(self, graphs: Mapping[str, Iterable[Triple]], *,
@@ -176,8 +183,14 @@ def _from_json(value: dict | None) -> Term | None:
     return Literal(value["value"], datatype=datatype)
 
 
-def _first(graph: Graph, limit: int) -> Graph:
-    out = Graph()
-    for triple, _ in zip(graph, range(limit), strict=False):
+def _first(graph: Graph, limit: int | None, max_bytes: int | None) -> Graph:
+    """The first ``limit`` triples, no further than the first past ``max_bytes``."""
+    if (limit is None or len(graph) <= limit) and max_bytes is None:
+        return graph
+    out, size = Graph(), 0
+    for triple, _ in zip(graph, range(len(graph) if limit is None else limit), strict=False):
         out.add(triple)
+        size += term_bytes(triple)
+        if max_bytes is not None and size > max_bytes:
+            break
     return out

@@ -1,16 +1,18 @@
 """``/sparql``: the SPARQL 1.1 Protocol, read-only and bounded.
 
-Queries are checked before anything runs (length, syntax, no update, no SERVICE, FROM
+Queries are checked before anything runs (length, tokens, no update, no SERVICE, FROM
 only with graphs of the store), then run in a query process that is killed at the time
-limit; answers are cut at the row limit (header ``X-Graphsvc-Truncated``). CORS is
-allowed here, and only here, without credentials.
+limit and bounded in memory; answers are cut at the row or the byte limit (headers
+``X-Graphsvc-Truncated: true`` and ``X-Graphsvc-Truncated-By: rows|bytes``). When the
+queue in front of the query processes is full the answer is 503 with ``Retry-After``.
+CORS is allowed here, and only here, without credentials.
 """
 
 from __future__ import annotations
 
 import json
 
-from flask import Blueprint, Response, render_template, request
+from flask import Blueprint, Response, jsonify, render_template, request
 from rdflib import Graph
 
 from graphsvc.errors import BadInput, TooLarge
@@ -18,6 +20,7 @@ from graphsvc.output import delimited, sparql_json, sparql_xml, tsv
 from graphsvc.store import Rows
 from graphsvc.store.guard import check_query
 from graphsvc.web import services
+from graphsvc.web.worker import QueryBusy
 
 blueprint = Blueprint("sparql", __name__)
 
@@ -37,6 +40,14 @@ CORS = {"Access-Control-Allow-Origin": "*", "Access-Control-Allow-Methods": "GET
 @blueprint.after_request
 def _cors(response: Response) -> Response:
     response.headers.update(CORS)
+    return response
+
+
+@blueprint.errorhandler(QueryBusy)
+def _busy(exc: QueryBusy) -> Response:
+    response = jsonify(error=exc.message, status=exc.http_status, where=exc.where)
+    response.status_code = exc.http_status
+    response.headers["Retry-After"] = str(exc.retry_after_s)
     return response
 
 
@@ -64,8 +75,9 @@ def endpoint() -> Response:
     if default_graphs or named_graphs:
         raise BadInput("default-graph-uri and named-graph-uri are not supported; use "
                        "FROM / FROM NAMED in the query", where="query dataset")
-    answer = services().pool.run(query)
-    headers = {"X-Graphsvc-Truncated": "true"} if answer.truncated else {}
+    answer = services().pool.run(query)  # the query process checks the same text again
+    headers = ({"X-Graphsvc-Truncated": "true", "X-Graphsvc-Truncated-By": answer.truncated}
+               if answer.truncated else {})
     if answer.kind == "graph":
         mimetype = request.accept_mimetypes.best_match(list(GRAPH_TYPES)) or "text/turtle"
         graph = Graph()
