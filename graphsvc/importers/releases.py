@@ -3,10 +3,11 @@
 A whole catalog replaces its release's graph. A resolved profile's catalog (FedRAMP's,
 NIST's baselines) restates part of a release: its requirements are added to the
 release's graph, so four FedRAMP baselines give one copy of each control's text, not
-four. Of a requirement the graph states already, a file may say more (NIST's resolved
-catalogs give each parameter its 5.0.1 identifier, FedRAMP's do not): what it adds is
-kept; a single-valued fact (a title, a part's prose) it states differently is reported,
-never written beside the first.
+four. Of a requirement the graph states already, a file may say more of the same nodes
+(NIST's resolved catalogs give each parameter its 5.0.1 identifier, FedRAMP's do not):
+that is kept; nodes the first file did not have (parts of a differently cut text) are
+not mixed in, and a single-valued fact (a title, a part's prose) stated differently is
+reported, never written beside the first.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ SINGLE = {GC.title, GC.prose, RDFS.label, GC.identifier, GC.order, GC.depth, GC.
 @dataclass
 class _Release:
     triples: set[Triple] = field(default_factory=set)
+    subjects: set[object] = field(default_factory=set)
     single: dict[tuple, object] = field(default_factory=dict)  # (node, predicate) -> value
     versions: set[URIRef] = field(default_factory=set)  # the requirements stated
     sources: list[Triple] = field(default_factory=list)  # provenance of each document
@@ -49,6 +51,7 @@ class _Release:
                     disagreements.append(((s, p, o), kept))
                     continue
             self.triples.add((s, p, o))
+            self.subjects.add(s)
         return disagreements
 
 
@@ -74,9 +77,12 @@ class ReleaseGraphs:
             self.releases[content.graph] = release
         release.add(content.triples)
         for version, triples in content.requirements.items():
-            counts["requirements already stated" if version in release.versions else
-                   "requirements added to the release"] += 1
-            release.versions.add(version)
+            if version in release.versions:
+                counts["requirements already stated"] += 1
+                triples = [t for t in triples if t[0] in release.subjects]
+            else:
+                counts["requirements added to the release"] += 1
+                release.versions.add(version)
             for (_, p, o), kept in release.add(triples):
                 counts["facts stated differently (first kept)"] += 1
                 if p == GC.title:

@@ -182,8 +182,8 @@ class _CatalogMapper:
         for order, param in enumerate(many(control, "params")):
             self.param(version, param, order)
         self.position = 0
-        for part in (p for p in many(control, "parts") if self._stated(p)):
-            self.part(version, version, part, 0)
+        for index, part in enumerate(p for p in many(control, "parts") if self._stated(p)):
+            self.part(version, version, part, 0, index)
         for i, child in enumerate(many(control, "controls")):
             self.control(child, family, iri, f"{pointer}/controls/{i}", source)
 
@@ -234,13 +234,15 @@ class _CatalogMapper:
             b.add(node, GC.constraint, constraint)
         b.counts["parameter settings"] += 1
 
-    def part(self, version: URIRef, parent: URIRef, part: dict[str, Any], depth: int) -> None:
+    def part(self, version: URIRef, parent: URIRef, part: dict[str, Any], depth: int,
+             index: int) -> None:
         """A part of the control's text; ``gc:order`` is its place in the control read
         from top to bottom (parts before their sub-parts), so ordering by it gives the
-        text as the catalog prints it."""
+        text as the catalog prints it. A part without an id is named after its parent
+        and its place among its siblings, the same in every file of the release."""
         name = part.get("name") or "part"
         order, self.position = self.position, self.position + 1
-        pid = part.get("id") or f"{parent.rsplit('/', 1)[-1]}.{name}{order}"
+        pid = part.get("id") or f"{parent.rsplit('/', 1)[-1]}.{name}{index}"
         node = URIRef(f"{version}/part/{pid}")
 
         def add(p: URIRef, o: Any) -> None:
@@ -255,8 +257,8 @@ class _CatalogMapper:
         add(GC.order, order)
         add(GC.depth, depth)
         self.content.add(parent, GC.hasPart, node, requirement=version)
-        for child in (c for c in many(part, "parts") if self._stated(c)):
-            self.part(version, node, child, depth + 1)
+        for i, child in enumerate(c for c in many(part, "parts") if self._stated(c)):
+            self.part(version, node, child, depth + 1, i)
 
     def _stated(self, part: Any) -> bool:
         """A part the release states; in a resolved profile, parts the profile added
