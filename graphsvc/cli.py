@@ -27,7 +27,7 @@ from graphsvc.questions import ask, load_questions, parse_day
 from graphsvc.store import Store, open_store
 from graphsvc.validation import ENGINES, validate
 from graphsvc.validation_output import REPORT_FORMATS, render_report
-from graphsvc.writes import drop_graphs
+from graphsvc.writes import commit, drop_graphs
 
 
 class _Group(click.Group):
@@ -337,6 +337,45 @@ def derive_crosswalks_cmd(ctx: click.Context) -> None:
     with _store(ctx) as store:
         counts = derive_crosswalks(store)
     click.echo(", ".join(f"{v} {k}" for k, v in counts.items()) or "no paths")
+
+
+@main.command("migrate")
+@click.argument("control_set")
+@click.option("--to", "framework", required=True,
+              help="Framework slug to carry the control set to, e.g. nist-sp-800-53-rev5.")
+@click.option("--release", help="Release of that framework (default: its current release).")
+@click.option("--baseline", help="Target baseline (default: the one of the same level, e.g. "
+                                 "nist-sp-800-53-rev4-low -> nist-sp-800-53-rev5-low).")
+@click.option("-o", "--output", type=click.File("w"),
+              help="Also write the new control set as an OSCAL SSP (JSON) to this file.")
+@click.option("--dry-run", is_flag=True, help="Report only; write nothing to the store.")
+@click.option("--format", "fmt", type=click.Choice(ROW_FORMATS), default="table",
+              show_default=True)
+@click.pass_context
+def migrate_cmd(ctx: click.Context, control_set: str, framework: str, release: str | None,
+                baseline: str | None, output, dry_run: bool, fmt: str) -> None:
+    """Carry a control set to another revision or release: kept where the mapping is
+    equal or equivalent-to, flagged for review where it is weaker, dropped with the
+    reason where the control was withdrawn or no mapping reaches it; the target
+    baseline's other controls are listed as work. The new control set goes to its own
+    graph (unless --dry-run).
+
+    \b
+    Example:
+      graphsvc migrate id:controlset/... --to nist-sp-800-53-rev5 -o rev5-ssp.json
+    """
+    from graphsvc.migration import migrate, oscal_ssp, report_rows
+
+    with _store(ctx, read_only=dry_run) as store:
+        result = migrate(store, control_set, framework, release=release, baseline=baseline)
+        if not dry_run:
+            commit(store, {result.graph: result.triples})
+    click.echo(render(report_rows(result), fmt), nl=fmt == "table")
+    counts = ", ".join(f"{n} {k}" for k, n in sorted(result.counts().items()))
+    where = "not written (--dry-run)" if dry_run else f"written to {result.graph}"
+    click.echo(f"{result.new_control_set}: {counts}; {where}", err=True)
+    if output is not None:
+        output.write(dumps(oscal_ssp(result)))
 
 
 @main.group("export")
