@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import uuid as uuidlib
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import unquote
@@ -28,7 +28,7 @@ from rdflib import RDF, RDFS, Literal, URIRef
 from graphsvc import __version__
 from graphsvc.crosswalks import framework_of
 from graphsvc.errors import BadInput
-from graphsvc.identity import framework_iri
+from graphsvc.identity import framework_iri, parameter_iri
 from graphsvc.namespaces import GC, GRAPH, ID
 from graphsvc.questions import expand
 from graphsvc.store import Rows, Store, Term, Triple
@@ -81,11 +81,18 @@ BASELINE_MEMBERS = PREFIXES + "SELECT ?c WHERE { ?baseline gc:includesControl ?c
 BASELINES = PREFIXES + """
 SELECT ?baseline WHERE { ?baseline a gc:Baseline ; gc:selectsFrom ?target }"""
 RENAMED = PREFIXES + "SELECT ?new ?old WHERE { ?new gc:renamedFrom ?old }"
+PARAMETERS = PREFIXES + """
+SELECT ?p WHERE { ?p a gc:Parameter ; gc:parameterOf/gc:inFramework ?target }"""
 KEPT = {GC.Equal, GC.EquivalentTo}
 REVIEW = {GC.SubsetOf, GC.SupersetOf, GC.IntersectsWith, GC.Unspecified}
 RELATION_NAMES = {GC.Equal: "equal", GC.EquivalentTo: "equivalent-to",
                   GC.SubsetOf: "subset-of", GC.SupersetOf: "superset-of",
                   GC.IntersectsWith: "intersects-with", GC.Unspecified: "unspecified"}
+FEDRAMP_NS = "https://fedramp.gov/ns/oscal"
+# who implements it, as FedRAMP's control-origination says (which import reads back)
+ORIGINATION = {GC.ProviderResponsibility: ("inherited",),
+               GC.SharedResponsibility: ("inherited", "customer-configured"),
+               GC.CustomerResponsibility: ("customer-configured",)}
 STATUS_NAMES = {GC.Implemented: "implemented", GC.PartiallyImplemented: "partial",
                 GC.Planned: "planned", GC.Alternative: "alternative",
                 GC.NotApplicable: "not-applicable"}
@@ -162,7 +169,7 @@ def _migrate(store: Store, control_set: URIRef, framework: str, release: URIRef 
     baseline = baseline or _counterpart(store, described.get(GC.targetBaseline), target)
     migration = Migration(control_set, framework, new, baseline,
                           title=f"{described.get(RDFS.label) or control_set} ({framework})")
-    settings = _settings(store, control_set)
+    settings = _settings(store, control_set, framework)
     same_framework = {c for c in controls.values() if str(c).startswith(f"{target}/")}
     candidates = set(same_framework)
     by_control: dict[URIRef, list[tuple]] = defaultdict(list)
@@ -200,7 +207,15 @@ def _migrate(store: Store, control_set: URIRef, framework: str, release: URIRef 
                 "" if outcome == "kept" else f"{_id(control)} is {RELATION_NAMES[relation]} "
                 f"{_id(other)}: check that the implementation meets {_id(other)}"))
             reached.add(other)
-            _carry(migration, impl, implemented[impl], other, outcome, settings.get(impl, []))
+            carried = settings.get(impl, [])
+            lost = [pid for param, pid, _ in carried if param is None]
+            if lost:
+                migration.steps[-1] = replace(migration.steps[-1], reason=(
+                    migration.steps[-1].reason + ("; " if migration.steps[-1].reason else "")
+                    + f"values of {', '.join(lost)} not carried: {framework} has no "
+                      "parameter of that id"))
+            _carry(migration, impl, implemented[impl], other, outcome,
+                   [(param, value) for param, _, value in carried if param is not None])
     _work(store, migration, reached, {framework_iri(framework_of(str(c))) for c in others})
     _describe(migration, described)
     return migration
@@ -227,12 +242,19 @@ def _counterpart(store: Store, baseline: object, target: URIRef) -> URIRef | Non
     return URIRef((same or found)[0]) if found else None
 
 
-def _settings(store: Store, control_set: URIRef) -> dict[URIRef, list[tuple[URIRef, Term]]]:
-    """Implementation -> (parameter, value), parameters renamed to their newest id."""
+def _settings(store: Store, control_set: URIRef, framework: str
+              ) -> dict[URIRef, list[tuple[URIRef | None, str, Term]]]:
+    """Implementation -> (parameter of the target framework or None, id, value): a value
+    goes to the target's parameter of the same id, under the id its newest release
+    gives it (5.0.1's ac-2_prm_1 is 5.1.1's ac-02_odp.01); None when it has none."""
     newer = {old: new for new, old in _rows(store, RENAMED)}
-    out: dict[URIRef, list[tuple[URIRef, Term]]] = defaultdict(list)
+    known = {p for (p,) in _rows(store, PARAMETERS, target=framework_iri(framework))}
+    out: dict[URIRef, list[tuple[URIRef | None, str, Term]]] = defaultdict(list)
     for impl, param, value in _rows(store, SETTINGS, controlSet=control_set):
-        out[impl].append((newer.get(param, param), value))
+        pid = unquote(str(param).rsplit("/", 1)[-1])
+        there = parameter_iri(framework, pid)
+        there = newer.get(there, there)
+        out[impl].append((there if there in known else None, pid, value))
     return out
 
 
@@ -319,8 +341,11 @@ def oscal_ssp(migration: Migration) -> dict[str, Any]:
     requirements = []
     for entry in migration.implementations:
         facts = entry["facts"]
-        status = STATUS_NAMES.get(next(iter(facts.get(GC.status, [])), None), "planned")
-        props = [{"name": "implementation-status", "value": status}]
+        status = STATUS_NAMES.get(next(iter(facts.get(GC.status, [])), None))
+        props = [{"name": "implementation-status", "value": status}] if status else []
+        responsibility = next(iter(facts.get(GC.responsibility, [])), None)
+        props += [{"name": "control-origination", "ns": FEDRAMP_NS, "value": origin}
+                  for origin in ORIGINATION.get(responsibility, ())]
         if entry["review"]:
             props.append({"name": "migration-review", "ns": "https://w3id.org/graphsvc/ns",
                           "value": "true"})
@@ -338,7 +363,7 @@ def oscal_ssp(migration: Migration) -> dict[str, Any]:
                                           f"{migration.new_control_set}/{entry['control']}/by")),
                 "description": "\n\n".join(str(t) for t in facts.get(GC.customerPart, []))
                 or f"Carried from {migration.control_set} by graphsvc.",
-                "implementation-status": {"state": status},
+                **({"implementation-status": {"state": status}} if status else {}),
             }],
         })
     now = datetime.now(UTC).isoformat(timespec="seconds")
