@@ -16,7 +16,7 @@ from graphsvc.config import Config, load_config
 from graphsvc.content import init_store
 from graphsvc.crosswalks import derive_crosswalks
 from graphsvc.errors import BadInput, GraphsvcError
-from graphsvc.export import dumps, oscal_mapping_collection
+from graphsvc.export import dumps, oscal_mapping_collection, reconciled_mapping_collection
 from graphsvc.importers.crosswalk import import_crosswalks
 from graphsvc.importers.model import ImportReport
 from graphsvc.importers.oscal.importer import import_oscal
@@ -390,13 +390,19 @@ def export_group() -> None:
               help="Framework slug of the mapping targets, e.g. nist-sp-800-53-rev5.")
 @click.option("-o", "--output", type=click.File("w"), default="-", show_default=True,
               help="Where to write the JSON.")
+@click.option("--reconciled", is_flag=True,
+              help="One map per pair, with the relation every loaded source allows, each "
+                   "source's statement and the agreement as its confidence.")
 @click.pass_context
-def export_oscal_mapping(ctx: click.Context, source: str, target: str, output) -> None:
+def export_oscal_mapping(ctx: click.Context, source: str, target: str, output,
+                         reconciled: bool) -> None:
     """Write an OSCAL 1.2 mapping-collection (JSON) of the mappings from one framework
     to another, whatever source they were imported from. Mappings whose relation was
-    never stated are left out (and counted), not given one."""
+    never stated are left out (and counted), not given one; with --reconciled, pairs
+    whose sources conflict or allow several relations are."""
+    build = reconciled_mapping_collection if reconciled else oscal_mapping_collection
     with _store(ctx, read_only=True) as store:
-        document, counts = oscal_mapping_collection(store, source, target)
+        document, counts = build(store, source, target)
     output.write(dumps(document))
     click.echo(", ".join(f"{v} {k}" for k, v in counts.items()), err=True)
 

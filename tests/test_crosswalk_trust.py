@@ -274,3 +274,34 @@ def test_migration_of_a_large_ssp_keeps_every_control(loaded: Store) -> None:
     assert {s.outcome for s in result.steps} <= {"kept", "review", "dropped", "new",
                                                  "not implemented"}
     assert len(result.steps) == len({(s.outcome, s.source, s.target) for s in result.steps})
+
+
+def test_the_reconciled_crosswalk_exports_and_reads_back(loaded: Store, tmp_path: Path
+                                                         ) -> None:
+    from graphsvc.export import dumps, reconciled_mapping_collection
+
+    rows = answer(loaded, "crosswalk-agreement")
+    expected = sorted((r["aId"], r["bId"], r["possible"].strip()) for r in rows
+                      if r["verdict"] != "conflict" and len(r["possible"].split()) == 1)
+    document, counts = reconciled_mapping_collection(loaded, "nist-sp-800-53-rev5",
+                                                     "iso27001-2022")
+    maps = document["mapping-collection"]["mappings"][0]["maps"]
+    assert sum(n for k, n in counts.items() if k.startswith("exported")) == len(maps)
+    assert all(m["confidence-score"]["category"] in ("agree", "compatible", "single")
+               for m in maps)
+    assert all(len(m["props"]) == int(r["sources"]) for m, r in zip(
+        maps, (r for r in rows if r["verdict"] != "conflict"
+               and len(r["possible"].split()) == 1), strict=False))
+    path = tmp_path / "reconciled.json"
+    path.write_text(dumps(document))
+    with EmbeddedStore() as fresh:
+        import_oscal(fresh, [path], max_bytes=10**8)
+        back = fresh.query("""
+            PREFIX gc: <https://w3id.org/graphsvc/compliance#>
+            SELECT ?a ?b ?r WHERE { ?m gc:sourceRequirement ?s ; gc:targetRequirement ?t ;
+              gc:statedRelation ?r . BIND (STRAFTER(STR(?s), "rev5/") AS ?a)
+              BIND (STRAFTER(STR(?t), "2022/") AS ?b) }""")
+        assert isinstance(back, Rows)
+        names = {"equal-to": "equal"}
+        assert sorted((str(a), str(b), names.get(str(r), str(r))) for a, b, r in back) \
+            == expected
