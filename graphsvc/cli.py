@@ -17,6 +17,7 @@ from graphsvc.content import init_store
 from graphsvc.crosswalks import derive_crosswalks
 from graphsvc.errors import BadInput, GraphsvcError
 from graphsvc.export import dumps, oscal_mapping_collection, reconciled_mapping_collection
+from graphsvc.importers.crosswalk import FORMATS as CROSSWALK_FORMATS
 from graphsvc.importers.crosswalk import import_crosswalks
 from graphsvc.importers.model import ImportReport
 from graphsvc.importers.oscal.importer import import_oscal
@@ -211,15 +212,17 @@ def import_oscal_cmd(ctx: click.Context, files: tuple[Path, ...], framework: str
 @import_group.command("crosswalk")
 @click.argument("files", nargs=-1, required=True,
                 type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--format", "fmt", type=click.Choice(["csv", "ciso-yaml", "prowler-json", "xlsx"]),
-              help="Default: from the file name (.csv, .yaml, .json, .xlsx).")
+@click.option("--format", "fmt", type=click.Choice(list(CROSSWALK_FORMATS)),
+              help="Default: from the file name (.csv, .yaml, .json, .xlsx) and, for "
+                   ".json, its content (Prowler or FedRAMP 20x).")
 @click.pass_context
 def import_crosswalk_cmd(ctx: click.Context, files: tuple[Path, ...], fmt: str | None) -> None:
     """Import crosswalk tables: CISO Assistant library YAML (frameworks and mappings),
     CSV (IR 8477 columns, compliance-trestle's csv-to-mapping-collection columns, or
     AWS Security Hub control -> 800-53 r5 with Config rules), Prowler compliance
-    JSON (requirement -> checks) and NIST's crosswalk workbooks (xlsx). A row without
-    a relationship is recorded as unspecified, never guessed."""
+    JSON (requirement -> checks), FedRAMP 20x documentation (FRMR JSON: the Key Security
+    Indicators and their related 800-53 controls) and NIST's crosswalk workbooks (xlsx).
+    A row without a relationship is recorded as unspecified, never guessed."""
     totals: Counter[str] = Counter()
     with _store(ctx) as store:
         import_crosswalks(store, files, max_bytes=ctx.obj.max_load_bytes, fmt=fmt,

@@ -60,6 +60,7 @@ FRAMEWORK_NAMES = {
     "iso27001-2022": "ISO/IEC 27001:2022",
     "iso27001-2013": "ISO/IEC 27001:2013",
     "aws-securityhub": "AWS Security Hub controls",
+    "fedramp-20x-ksi": "FedRAMP 20x Key Security Indicators",
 }
 
 
