@@ -410,6 +410,46 @@ def export_oscal_mapping(ctx: click.Context, source: str, target: str, output,
     click.echo(", ".join(f"{v} {k}" for k, v in counts.items()), err=True)
 
 
+@export_group.command("crm")
+@click.option("--provider", required=True,
+              help="The provider's package: the leveraged system's control set (IRI or "
+                   "id:controlset/...).")
+@click.option("--baseline", required=True, help="Baseline: IRI or id:baseline/...")
+@click.option("--as-of", "as_of", help="Day the covering attestations must be valid "
+                                       "(YYYY-MM-DD, default today).")
+@click.option("--format", "fmt", type=click.Choice(["csv", "xlsx", "oscal"]), default="csv",
+              show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Where to write it (required for xlsx; default: standard output).")
+@click.pass_context
+def export_crm(ctx: click.Context, provider: str, baseline: str, as_of: str | None, fmt: str,
+               output: Path | None) -> None:
+    """Write the customer responsibility matrix of a provider's package against a
+    baseline: per control, provider / shared / customer, the customer's part and what the
+    provider does in the package's words, the covering attestation and its validity.
+    CSV and XLSX carry the columns of FedRAMP's CRM worksheet; oscal writes the
+    leveraged system's export (provided and responsibility statements, their own UUIDs)
+    that a leveraging SSP's inherited and satisfied statements point to."""
+    from graphsvc.crm import crm, crm_csv, crm_oscal, crm_xlsx
+
+    if fmt == "xlsx" and output is None:
+        raise BadInput("an XLSX workbook needs a file: give -o FILE.xlsx", where="--output")
+    baseline = baseline if ":" in baseline else f"id:baseline/{baseline}"
+    day = parse_day(as_of, "--as-of") if as_of else None
+    with _store(ctx, read_only=True) as store:
+        if fmt == "oscal":
+            body: str | bytes = dumps(crm_oscal(store, provider, baseline))
+        else:
+            rows = crm(store, provider, baseline, day)
+            body = crm_csv(rows) if fmt == "csv" else crm_xlsx(rows, f"CRM {provider}")
+    if output is None:
+        click.echo(body, nl=False)
+    elif isinstance(body, bytes):
+        output.write_bytes(body)
+    else:
+        output.write_text(body)
+
+
 @main.command("config")
 @click.pass_context
 def show_config(ctx: click.Context) -> None:

@@ -10,6 +10,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from rdflib import URIRef
 
 from graphsvc.importers.crosswalk import import_crosswalks
 from graphsvc.questions import ask
@@ -67,7 +68,7 @@ def test_the_indicators_and_their_controls(with_ksi, shared_data: Path) -> None:
     # the former id and the update history come along
     first = next(iter(found))
     facts = store.query("SELECT ?p ?o WHERE { ?r ?p ?o }", {
-        "r": __import__("rdflib").URIRef(f"https://w3id.org/graphsvc/id/fw/fedramp-20x-ksi/{first}")})
+        "r": URIRef(f"https://w3id.org/graphsvc/id/fw/fedramp-20x-ksi/{first}")})
     assert isinstance(facts, Rows)
     assert found[first]["fka"] in {str(o) for _, o in facts}
 
