@@ -1,0 +1,222 @@
+"""What if an attestation lapses, a programme goes, a service leaves a programme's scope,
+or the control set moves to another baseline?
+
+The same questions answer a scenario as answer today: the facts coverage reads about
+one control set (its statements, the baselines, the attestations it inherits under,
+their programmes and services, the mappings of its controls, the families) are copied
+into a store in memory, the scenario changes that copy, and `coverage` and
+`control-coverage` run before and after. So a what-if never disagrees with the
+dashboard, whatever rules coverage follows.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+from rdflib import XSD, Literal, URIRef
+
+from graphsvc.errors import BadInput
+from graphsvc.namespaces import GC
+from graphsvc.output import plain_rows
+from graphsvc.questions import ask, expand
+from graphsvc.store import Rows, Store, Term, Triple
+from graphsvc.store.bindings import values_block
+from graphsvc.store.embedded import EmbeddedStore
+from graphsvc.writes import commit
+
+COPY_GRAPH = "urn:graphsvc:what-if"
+PREFIX = "PREFIX gc: <https://w3id.org/graphsvc/compliance#>\n"
+# everything coverage reads about one control set, as (s, p, o) rows
+FACTS = PREFIX + """
+SELECT DISTINCT ?s ?p ?o WHERE {
+  {
+    ?s gc:inControlSet ?controlSet ; ?p ?o .
+  } UNION {
+    BIND (?controlSet AS ?s) ?s ?p ?o .
+  } UNION {
+    ?controlSet gc:describesSystem ?s . ?s ?p ?o .
+  } UNION {
+    ?i gc:inControlSet ?controlSet ; gc:inheritedUnder ?s . ?s ?p ?o .
+  } UNION {
+    ?controlSet gc:leverages ?s . ?s ?p ?o .
+  } UNION {
+    %s
+    ?s ?p ?o . FILTER (?p = gc:includesControl || ?p = gc:selectsFrom)
+  } UNION {
+    ?i gc:inControlSet ?controlSet ; gc:inheritedUnder/gc:coversBaseline ?s . ?s ?p ?o .
+    FILTER (?p = gc:includesControl)
+  } UNION {
+    ?i gc:inControlSet ?controlSet ; gc:implementsControl ?c .
+    { ?s gc:sourceRequirement ?c } UNION { ?s gc:targetRequirement ?c }
+    ?s ?p ?o .
+  } UNION {
+    ?i gc:inControlSet ?controlSet ; gc:inheritedUnder/gc:ofProgram ?program .
+    ?s gc:inScopeOf ?program ; ?p ?o . FILTER (?p = gc:inScopeOf)
+  }
+}"""
+# the families of the baselines' controls (the requirements' own identifiers come with
+# the framework index the copy computes)
+FAMILIES = PREFIX + """
+SELECT DISTINCT ?s ?p ?o WHERE {
+  %s
+  ?b gc:includesControl ?c .
+  { ?c gc:inFamily ?o . BIND (?c AS ?s) BIND (gc:inFamily AS ?p) }
+  UNION { ?c gc:inFamily ?s . ?s ?p ?o . FILTER (?p IN (gc:identifier, gc:title)) }
+}"""
+ARTIFACTS_OF = PREFIX + "SELECT ?a WHERE { ?a gc:ofProgram ?program }"
+
+
+@dataclass(frozen=True)
+class Change:
+    """One change of the scenario."""
+
+    kind: str  # lapse, renew, drop-program, service-out, baseline
+    subject: URIRef  # an artifact, a programme, a service or a baseline
+    day: date | None = None  # lapse: from this day; renew: valid until this day
+    program: URIRef | None = None  # service-out: the programme it leaves
+
+    def describe(self) -> str:
+        name = self.subject.rsplit("/", 1)[-1]
+        return {"lapse": f"{name} lapses on {self.day}",
+                "renew": f"{name} is renewed until {self.day}",
+                "drop-program": f"programme {name} is removed",
+                "service-out": f"service {name} leaves the scope of "
+                               f"{(self.program or '').rsplit('/', 1)[-1]}",
+                "baseline": f"the control set moves to baseline {name}"}[self.kind]
+
+
+@dataclass
+class WhatIf:
+    control_set: URIRef
+    baseline: URIRef
+    as_of: date
+    changes: list[Change]
+    families: list[dict[str, Any]] = field(default_factory=list)  # before and after
+    controls: list[dict[str, Any]] = field(default_factory=list)  # whose state changes
+
+
+def parse_change(text: str) -> Change:
+    """``lapse:ARTIFACT[@YYYY-MM-DD]``, ``renew:ARTIFACT@YYYY-MM-DD``,
+    ``drop-program:PROGRAMME``, ``service-out:SERVICE@PROGRAMME``, ``baseline:BASELINE``
+    (IRIs or id:... names)."""
+    kind, _, rest = text.partition(":")
+    where = f"change {text!r}"
+    if kind not in ("lapse", "renew", "drop-program", "service-out", "baseline") or not rest:
+        raise BadInput("a change is lapse:ARTIFACT[@DAY], renew:ARTIFACT@DAY, "
+                       "drop-program:PROGRAMME, service-out:SERVICE@PROGRAMME or "
+                       "baseline:BASELINE", where=where)
+    name, _, extra = rest.rpartition("@") if "@" in rest and kind != "drop-program" else (
+        rest, "", "")
+    subject = URIRef(expand(name if ":" in name else f"id:{name}", where))
+    if kind == "service-out":
+        if not extra:
+            raise BadInput("say which programme it leaves: service-out:SERVICE@PROGRAMME",
+                           where=where)
+        return Change(kind, subject, program=URIRef(expand(
+            extra if ":" in extra else f"id:{extra}", where)))
+    if kind == "renew" and not extra:
+        raise BadInput("say until when: renew:ARTIFACT@YYYY-MM-DD", where=where)
+    day = date.fromisoformat(extra) if extra else None
+    return Change(kind, subject, day=day)
+
+
+def what_if(store: Store, control_set: str, baseline: str, as_of: date,
+            changes: list[Change]) -> WhatIf:
+    """Coverage per family and the controls whose state changes, before and after."""
+    cs = URIRef(expand(control_set, "controlSet"))
+    base = URIRef(expand(baseline if ":" in baseline else f"id:baseline/{baseline}",
+                         "baseline"))
+    after_base = next((c.subject for c in changes if c.kind == "baseline"), base)
+    facts = set(_rows(store, FACTS % values_block("s", {base, after_base}), controlSet=cs))
+    facts |= set(_rows(store, FAMILIES % values_block("b", {base, after_base})))
+    if not any(p == GC.inControlSet for _, p, _ in facts):
+        raise BadInput(f"<{cs}> states no control in the store", where="controlSet")
+    changed = set(facts)
+    for change in changes:
+        changed = _apply(store, changed, change, as_of)
+    result = WhatIf(cs, base, as_of, changes)
+    before, after = _answers(facts, cs, base, as_of), _answers(changed, cs, after_base, as_of)
+    _compare(result, before, after, changes)
+    return result
+
+
+def _rows(store: Store, query: str, **bindings: Term) -> list[Triple]:
+    rows = store.query(query, bindings=bindings or None)
+    assert isinstance(rows, Rows)
+    return [tuple(r) for r in rows.rows]  # type: ignore[misc]
+
+
+def _apply(store: Store, facts: set[Triple], change: Change, as_of: date) -> set[Triple]:
+    if change.kind in ("lapse", "renew"):
+        ends = (change.day or as_of) - timedelta(days=1) if change.kind == "lapse" else change.day
+        assert ends is not None
+        kept = {t for t in facts if not (t[0] == change.subject and t[1] == GC.validUntil)}
+        return kept | {(change.subject, GC.validUntil, Literal(ends.isoformat(),
+                                                                 datatype=XSD.date))}
+    if change.kind == "drop-program":
+        artifacts = {a for (a,) in _rows(store, ARTIFACTS_OF, program=change.subject)}
+        return {t for t in facts if t[0] not in artifacts}
+    if change.kind == "service-out":
+        artifacts = {a for (a,) in _rows(store, ARTIFACTS_OF, program=change.program)}
+        return {t for t in facts if not (
+            (t[0] == change.subject and t[1] == GC.inScopeOf and t[2] == change.program)
+            or (t[0] in artifacts and t[1] == GC.coversService and t[2] == change.subject))}
+    return facts  # baseline: the after run asks against the other baseline
+
+
+def _answers(facts: set[Triple], control_set: URIRef, baseline: URIRef, as_of: date
+             ) -> tuple[list[dict], list[dict]]:
+    with EmbeddedStore(keep_answers=False) as copy:
+        commit(copy, {COPY_GRAPH: list(facts)})
+        given = {"controlSet": str(control_set), "baseline": str(baseline),
+                 "as_of": as_of.isoformat()}
+        return (plain_rows(ask(copy, "coverage", given)),
+                plain_rows(ask(copy, "control-coverage", given)))
+
+
+def _compare(result: WhatIf, before: tuple[list[dict], list[dict]],
+             after: tuple[list[dict], list[dict]], changes: list[Change]) -> None:
+    families: dict[str, dict[str, Any]] = defaultdict(dict)
+    for when, (rows, _) in (("before", before), ("after", after)):
+        for row in rows:
+            families[row["family"] or ""].update({
+                f"{key}{when.capitalize()}": int(row[key] or 0)
+                for key in ("controls", "full", "partial", "none", "inherited")})
+    result.families = [{"family": f, **v} for f, v in sorted(families.items())]
+    earlier = {r["control"]: r for r in before[1]}
+    later = {r["control"]: r for r in after[1]}
+    for control in sorted(set(earlier) | set(later), key=_natural):
+        old, new = earlier.get(control), later.get(control)
+        if _state(old) == _state(new):
+            continue
+        result.controls.append({
+            "control": control, "identifier": (new or old)["identifier"],
+            "family": (new or old)["family"], "levelBefore": _state(old)[0],
+            "levelAfter": _state(new)[0], "before": _state(old)[1], "after": _state(new)[1],
+            "why": _why(old, new, changes)})
+
+
+def _state(row: dict | None) -> tuple[str | None, str]:
+    return (row["level"], row["category"]) if row else (None, "not in the baseline")
+
+
+def _why(old: dict | None, new: dict | None, changes: list[Change]) -> str:
+    if old is None or new is None:
+        moved = next(c for c in changes if c.kind == "baseline")
+        return moved.describe() + (": it adds the control" if old is None else
+                                   ": it does not include the control")
+    artifact = old.get("artifact") or new.get("artifact")
+    for change in changes:
+        if change.kind in ("lapse", "renew") and artifact == str(change.subject):
+            return f"inherited under it: {change.describe()}"
+        if change.kind in ("drop-program", "service-out") and artifact:
+            return f"inherited under {artifact.rsplit('/', 1)[-1]}: {change.describe()}"
+    return "; ".join(c.describe() for c in changes)
+
+
+def _natural(iri: str) -> tuple:
+    return tuple(int(p) if p.isdigit() else p for p in re.split(r"(\d+)", iri))
