@@ -27,7 +27,7 @@ from rdflib import RDF, RDFS, Literal, URIRef
 
 from graphsvc import __version__
 from graphsvc.crosswalks import framework_of
-from graphsvc.errors import BadInput
+from graphsvc.errors import NotFound
 from graphsvc.identity import framework_iri, parameter_iri
 from graphsvc.namespaces import GC, GRAPH, ID
 from graphsvc.questions import expand
@@ -155,7 +155,7 @@ def _migrate(store: Store, control_set: URIRef, framework: str, release: URIRef 
              baseline: URIRef | None) -> Migration:
     target = framework_iri(framework)
     if not _rows(store, PREFIXES + "SELECT ?t WHERE { ?t a gc:Framework }", t=target):
-        raise BadInput(f"no framework {framework!r} is loaded", where="--to")
+        raise NotFound(f"no framework {framework!r} is loaded", where="--to")
     described = dict(_rows(store, CONTROL_SET, controlSet=control_set))
     implemented: dict[URIRef, dict[URIRef, list[Term]]] = defaultdict(lambda: defaultdict(list))
     controls: dict[URIRef, URIRef] = {}
@@ -163,7 +163,7 @@ def _migrate(store: Store, control_set: URIRef, framework: str, release: URIRef 
         implemented[impl][p].append(o)
         controls[impl] = control
     if not implemented:
-        raise BadInput(f"<{control_set}> has no implementations in the store",
+        raise NotFound(f"<{control_set}> has no implementations in the store",
                        where="control set")
     new = ID[f"controlset/{uuidlib.uuid5(uuidlib.NAMESPACE_URL, f'{control_set}->{framework}')}"]
     baseline = baseline or _counterpart(store, described.get(GC.targetBaseline), target)

@@ -30,7 +30,8 @@ def test_the_document_names_every_route(client) -> None:
               if r.rule.startswith("/api/") or r.rule == "/healthz"}
     questions = {f"/api/questions/{n}" for n in load_questions()}
     assert routes == {"/api/questions", "/api/questions/<name>", "/api/openapi.json",
-                      "/api/validate", "/api/control-sets", "/api/graphs", "/healthz"}
+                      "/api/validate", "/api/control-sets", "/api/graphs", "/api/migrations",
+                      "/healthz"}
     assert set(spec["paths"]) == (routes - {"/api/questions/<name>"}) | questions | {
         q + ".csv" for q in questions}
 

@@ -17,6 +17,7 @@ MAX_DIGITS = 999_999_999  # questions take at most nine digits
 # RFC 3987, what the engine parses; a prefixed name (id:fw/..., gc:...) is one too.
 IRI = {"type": "string", "format": "iri"}
 DAY = {"type": "string", "format": "date"}
+SLUG = {"type": "string", "pattern": "^[a-z0-9][a-z0-9._-]*$"}
 
 
 def ref(kind: str, name: str) -> dict[str, str]:
@@ -205,12 +206,13 @@ FIXED_PATHS: dict[str, Any] = {
             "schema": {"type": "object", "required": ["controlSet", "to"], "properties": {
                 "controlSet": {**IRI, "description": "The control set to carry (IRI or "
                                                      "id:controlset/...)"},
-                "to": {"type": "string", "minLength": 1,
-                       "description": "Target framework slug, e.g. nist-sp-800-53-rev5"},
-                "release": {"type": "string", "description": "Target release IRI (default: "
-                                                             "the framework's current one)"},
-                "baseline": {"type": "string", "description": "Target baseline slug or IRI "
-                                                              "(default: the same level)"},
+                "to": {**SLUG, "description": "Target framework slug, e.g. "
+                                              "nist-sp-800-53-rev5"},
+                "release": {**IRI, "description": "Target release IRI (default: the "
+                                                  "framework's current one)"},
+                "baseline": {"anyOf": [IRI, SLUG], "description": "Target baseline slug or "
+                                                                  "IRI (default: the same "
+                                                                  "level)"},
                 "dry_run": {"type": "string", "enum": ["", "true", "false"]}}}}}},
         "responses": {
             "200": json_body({"type": "object", "required": [
