@@ -91,8 +91,14 @@ def build(data: Path, scale: int, seed: int = 8477) -> dict[str, list[Triple]]:
         b = baseline_iri(level)
         graphs[str(GRAPH[f"bench/baseline/{level.lower()}"])] = [(b, RDF.type, GC.Baseline)] + [
             (b, GC.includesControl, control_iri(i)) for i in ids]
-    rng = random.Random(seed)
-    for index in range(SETS_AT_1X * scale):
-        graphs[str(GRAPH[f"bench/controlset/{index}"])] = control_set(
-            index, members["MODERATE"], rng)
+    graphs.update(control_sets(data, scale, seed, members["MODERATE"]))
     return graphs
+
+
+def control_sets(data: Path, scale: int, seed: int = 8477,
+                 members: list[str] | None = None) -> dict[str, list[Triple]]:
+    """The generated control sets alone (``SETS_AT_1X * scale``), on FedRAMP MODERATE."""
+    members = members if members is not None else baseline_members(data, "MODERATE")
+    rng = random.Random(seed)
+    return {str(GRAPH[f"bench/controlset/{index}"]): control_set(index, members, rng)
+            for index in range(SETS_AT_1X * scale)}

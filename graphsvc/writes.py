@@ -1,15 +1,17 @@
 """Every write to the store goes through here, so that derived facts follow it.
 
 Imports, loads, ``init`` and ``drop`` call :func:`commit`: the graphs are written (or
-dropped) and the framework index is recomputed in the same transaction whenever the
-write touches what it is computed from. A write that does not (a control set) costs
-one small query more.
+dropped), and in the same transaction the framework index is recomputed whenever the
+write touches what it is computed from, and the control states
+(:mod:`graphsvc.control_states`) of the control sets it touches. A write that touches
+neither costs a few small queries more.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
+from graphsvc import control_states
 from graphsvc.errors import BadInput, NotFound
 from graphsvc.framework_index import (
     INDEX_GRAPH,
@@ -26,19 +28,29 @@ from graphsvc.store.embedded import EmbeddedStore
 def commit(store: Store, graphs: Mapping[str, list[Triple]], *, replace: bool = True,
            drop: Iterable[str] = ()) -> None:
     """Write ``graphs`` (replacing them, or adding to them) and drop ``drop``, with the
-    framework index recomputed where needed: all in one transaction."""
-    dropped = set(drop) - {INDEX_GRAPH}
+    framework index and the control states recomputed where needed: all in one
+    transaction."""
+    dropped = {g for g in drop if not is_derived(g)}
     leaving = dropped | (set(graphs) if replace else set())
+    derived, gone = control_states.recompute(store, graphs, leaving)
     touched = any(p in INPUT_PREDICATES for triples in graphs.values() for _, p, _ in triples)
-    if not touched and not (leaving & input_graphs(store)):
-        store.write(graphs, replace=replace, drop=dropped)
-        return
+    if touched or leaving & input_graphs(store):
+        derived[INDEX_GRAPH] = _index(store, graphs, leaving)
+    store.write({**graphs, **derived}, replace=True if replace else set(derived),
+                drop=dropped | gone)
+
+
+def _index(store: Store, graphs: Mapping[str, list[Triple]], leaving: set[str]
+           ) -> list[Triple]:
     incoming = EmbeddedStore(keep_answers=False)  # what the index reads of the new graphs
     incoming.write({g: [t for t in triples if read_by_index(t)] for g, triples in graphs.items()})
     # added triples join those the graphs hold; replaced graphs are read from the new copy
-    index = build_index([(store, leaving | {INDEX_GRAPH}), (incoming, set())])
-    store.write({**graphs, INDEX_GRAPH: index}, replace=True if replace else {INDEX_GRAPH},
-                drop=dropped)
+    return build_index([(store, leaving | {INDEX_GRAPH}), (incoming, set())])
+
+
+def is_derived(graph: str) -> bool:
+    """Derived graphs follow the graphs they come from: nobody writes or drops them."""
+    return graph == INDEX_GRAPH or control_states.is_states_graph(graph)
 
 
 def graph_name(given: str) -> str:
@@ -50,9 +62,10 @@ def drop_graphs(store: Store, names: Iterable[str]) -> list[str]:
     """Remove named graphs in one transaction (the index follows). Every graph must
     exist: otherwise nothing is dropped and the error names the unknown ones."""
     graphs = [graph_name(n) for n in names]
-    if INDEX_GRAPH in graphs:
-        raise BadInput("the framework index is derived from the other graphs and follows "
-                       "them; drop those instead", where=INDEX_GRAPH)
+    derived = [g for g in graphs if is_derived(g)]
+    if derived:
+        raise BadInput("derived graphs (the framework index, control states) follow the "
+                       "graphs they come from; drop those instead", where=derived[0])
     unknown = [g for g in graphs if g not in store.graph_names()]
     if unknown:
         raise NotFound(f"no such graph: {', '.join(unknown)} (see `graphsvc graphs`); "

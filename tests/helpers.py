@@ -7,7 +7,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from graphsvc.store import Store
-from graphsvc.writes import drop_graphs
+from graphsvc.writes import drop_graphs, is_derived
 
 MAPPINGS_BY_RELATION = """
 PREFIX gc: <https://w3id.org/graphsvc/compliance#>
@@ -20,8 +20,8 @@ GROUP BY ?m ?relation
 
 
 def drop_added(store: Store, before: set[str]) -> None:
-    """Drop the graphs a test added (the framework index follows, as after any drop)."""
-    added = [g.iri for g in store.graphs() if g.iri not in before]
+    """Drop the graphs a test added (derived graphs follow, as after any drop)."""
+    added = [g.iri for g in store.graphs() if g.iri not in before and not is_derived(g.iri)]
     if added:
         drop_graphs(store, added)
 

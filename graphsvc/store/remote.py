@@ -2,8 +2,20 @@
 HTTP Protocol into staging graphs, made visible by one SPARQL Update.
 
 The endpoint must use the union of its named graphs as the default graph for queries
-(Oxigraph: ``--union-default-graph``; Fuseki: ``unionDefaultGraph``), as the embedded
-store does.
+(Oxigraph: ``--union-default-graph``; Fuseki: ``unionDefaultGraph``; Virtuoso does so
+for a query without FROM, and its own graphs must be private to the SPARQL user, see
+:func:`graphsvc.store.server.virtuoso_server`), as the embedded store does.
+
+The questions are portable SPARQL 1.1. What differs between engines is handled here,
+for every endpoint alike:
+
+* a question's parameter values are given by ``BIND`` at the start of the WHERE group,
+  not by a one-row ``VALUES`` block (the same solutions; Virtuoso 7.2 drops rows where
+  such a block meets a join with a sub-select: coverage lost its covered controls);
+* an ASK answer that comes as one row of ``?__ASK_RETVAL`` (Virtuoso 7) is read as the
+  boolean it is;
+* the named graphs are listed from their triples (Virtuoso answers ``GRAPH ?g { }``
+  with one unbound row).
 """
 
 from __future__ import annotations
@@ -29,14 +41,17 @@ from graphsvc.store import (
     Term,
     Triple,
     check_iri,
+    is_staging,
     move_update,
     plan_write,
     replaced,
     term_bytes,
 )
-from graphsvc.store.bindings import bind_values
+from graphsvc.store.bindings import _texts, bind_values
 from graphsvc.store.guard import check_query
 
+GRAPH_NAMES = "SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }"
+_EMPTY = "SELECT * WHERE {"
 QUERY_FORMS = {"SelectQuery": SELECT, "ConstructQuery": CONSTRUCT, "DescribeQuery": DESCRIBE,
                "AskQuery": ASK}
 
@@ -75,7 +90,7 @@ class RemoteStore(Store):
     def query(self, sparql: str, bindings: Mapping[str, Term] | None = None, *,
               limit: int | None = None, max_bytes: int | None = None) -> QueryResult:
         if bindings:
-            sparql = bind_values(sparql, bindings)
+            sparql = bound(sparql, bindings)
         checked = check_query(sparql)  # the text the guard read is the one sent
         form = checked.form
         client = self._client(self.query_url)
@@ -100,6 +115,9 @@ class RemoteStore(Store):
             raise StoreError(f"query failed: {exc}", where=self.query_url) from exc
         if "boolean" in data:
             return bool(data["boolean"])
+        if form == "AskQuery":  # one row of ?__ASK_RETVAL (Virtuoso 7)
+            return any(b.get("__ASK_RETVAL", {}).get("value") in ("1", "true")
+                       for b in data["results"]["bindings"])
         variables = data["head"]["vars"]
         rows, size = [], 0
         for b in data["results"]["bindings"][:limit]:
@@ -108,6 +126,11 @@ class RemoteStore(Store):
             if max_bytes is not None and size > max_bytes:
                 break
         return Rows(variables, rows)
+
+    def graph_names(self) -> set[str]:
+        result = self.query(GRAPH_NAMES)
+        assert isinstance(result, Rows)
+        return {str(g) for (g,) in result if g is not None and not is_staging(str(g))}
 
     def write(self, graphs: Mapping[str, Iterable[Triple]], *,
               replace: bool | Collection[str] = False, drop: Iterable[str] = ()) -> None:
@@ -160,6 +183,16 @@ class RemoteStore(Store):
                 response.read()
         except (urllib.error.URLError, OSError) as exc:
             raise StoreError(f"Graph Store PUT failed: {exc}", where=self.gsp_url) from exc
+
+
+def bound(sparql: str, bindings: Mapping[str, Term]) -> str:
+    """The query with ``bindings`` written in as for the embedded store
+    (:func:`~graphsvc.store.bindings.bind_values`), the one-row VALUES block it starts
+    the WHERE group with replaced by one BIND per value: the same solutions."""
+    text = bind_values(sparql, bindings)
+    block = bind_values(_EMPTY + " }", bindings)[len(_EMPTY):-2]
+    binds = " ".join(f"BIND ({term} AS ?{name})" for name, term in sorted(_texts(bindings).items()))
+    return text.replace(block, f" {binds} ", 1)
 
 
 def turtle(triples: Iterable[Triple]) -> bytes:
