@@ -4,6 +4,7 @@ trestle's csv-to-mapping-collection columns)."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -21,6 +22,7 @@ from graphsvc.identity import (
     slug,
 )
 from graphsvc.importers.checks import is_securityhub_csv, prowler_graph, securityhub_graph
+from graphsvc.importers.fedramp20x import frmr_graph, is_frmr
 from graphsvc.importers.mappings import add_mapping, mapping_source
 from graphsvc.importers.model import Built, ImportReport, ReleaseContent, finish
 from graphsvc.importers.releases import ReleaseGraphs
@@ -31,7 +33,7 @@ from graphsvc.namespaces import DCTERMS, GC, GRAPH
 from graphsvc.store import Store, Triple
 from graphsvc.writes import commit
 
-FORMATS = ("ciso-yaml", "csv", "prowler-json", "xlsx")
+FORMATS = ("ciso-yaml", "csv", "prowler-json", "fedramp-frmr", "xlsx")
 IR8477_COLUMNS = ("source_framework", "source_id", "target_framework", "target_id",
                   "relationship")
 TRESTLE_COLUMNS = ("$$source_resource", "$$target_resource", "$$map_source_id_ref_list",
@@ -60,10 +62,17 @@ def format_of(path: Path, fmt: str | None) -> str:
 def crosswalk_graph(data: bytes, *, source: str, fmt: str, limits: InputLimits = LIMITS
                     ) -> Built:
     readers = {"ciso-yaml": ciso_graph, "csv": csv_graph, "prowler-json": prowler_graph,
-               "xlsx": workbook_graph}
+               "fedramp-frmr": frmr_graph, "xlsx": workbook_graph}
     if fmt not in readers:
         raise BadInput(f"unknown crosswalk format {fmt!r}; known: {', '.join(FORMATS)}")
     return readers[fmt](data, source, limits)
+
+
+def _looks_like_frmr(data: bytes) -> bool:
+    try:
+        return is_frmr(json.loads(data))
+    except (ValueError, RecursionError):
+        return False  # the Prowler reader says what is wrong with it
 
 
 def import_crosswalks(store: Store, paths: Iterable[Path], *, max_bytes: int,
@@ -77,6 +86,8 @@ def import_crosswalks(store: Store, paths: Iterable[Path], *, max_bytes: int,
     for path in paths:
         data = read_limited(path, max_bytes)
         kind = format_of(path, fmt)
+        if kind == "prowler-json" and not fmt and _looks_like_frmr(data):  # by content
+            kind = "fedramp-frmr"
         built = crosswalk_graph(data, source=str(path), fmt=kind, limits=limits)
         report, triples = finish(built, str(path), data, model=kind)
         if built.release is not None:
