@@ -198,7 +198,7 @@ def probe(data: Path, code: Path | None, per_base: int) -> None:
     from graphsvc.store.embedded import EmbeddedStore
     from tests.hostile import big_ntriples, corpus, heavy_corpus, repeated_ssp
 
-    files = corpus(data, per_base=per_base) + heavy_corpus()
+    files = corpus(data, per_base=per_base) + heavy_corpus(data)
     tallies = {k: Tally() for k in ("POST /api/validate", "POST /api/control-sets",
                                     "POST /validate (page)", "CLI load / import",
                                     "CLI validate")}

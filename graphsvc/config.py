@@ -37,6 +37,8 @@ class Config:
     max_cell_chars: int = 131_072  # one CSV field or workbook cell
     max_xml_namespaces: int = 1_000  # namespace declarations in one XML document
     max_unpacked_bytes: int = 256 * 1024 * 1024  # a workbook's parts, unpacked
+    max_control_set_triples: int = 100_000  # a control set to validate or load
+    max_implementations: int = 10  # of one control in one control set
     load_token: str | None = None  # web: bearer token for loading control sets; unset = off
     tokens_file: Path | None = None  # web: named bearer tokens with scopes (see api_tokens)
     query_timeout_s: float = 10.0  # web: /sparql queries are stopped after this
@@ -68,7 +70,8 @@ _CONVERTERS = {"store": Path, "remote_timeout_s": float, "max_load_bytes": int,
                "max_upload_bytes": int, "tokens_file": Path, "max_result_bytes": int,
                "query_memory_mb": int, "query_queue": int, "max_input_depth": int,
                "max_input_rows": int, "max_cell_chars": int, "max_xml_namespaces": int,
-               "max_unpacked_bytes": int}
+               "max_unpacked_bytes": int, "max_control_set_triples": int,
+               "max_implementations": int}
 
 
 def load_config(environ: dict[str, str] | None = None, **flags: Any) -> Config:

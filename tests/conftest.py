@@ -17,8 +17,9 @@ from graphsvc.store.server import oxigraph_server as start_oxigraph
 
 ROOT = Path(__file__).resolve().parent.parent
 # The real catalogs, SSPs and crosswalks the tests read (never copied into the project):
-# GRAPHSVC_TEST_DATA, by default ../shared/data beside the project. Tests reach it only
-# through the shared_data fixture (or need_shared_data), so this is the one setting.
+# GRAPHSVC_TEST_DATA, by default ../shared/data beside the project: the one setting. Tests
+# reach it through the shared_data fixture, or need_shared_data() and then SHARED_DATA;
+# both skip, saying what to set, when it is not there.
 SHARED_DATA = Path(os.environ.get("GRAPHSVC_TEST_DATA") or ROOT.parent / "shared" / "data")
 NO_SHARED_DATA = (f"needs the test data, not found at {SHARED_DATA}: set GRAPHSVC_TEST_DATA "
                   "to the folder holding the shared data (see the README, 'Tests')")

@@ -67,6 +67,7 @@ CROSSWALK_TREES = (
     ("ciso-library/mapping-iso27001-2013-to-iso27001-2022.yaml", "ciso-mapping.yaml"),
     ("ciso-library/iso27001-2013.yaml", "ciso-framework.yaml"),
     ("aws/prowler/compliance/cisa_aws.json", "prowler.json"),
+    ("fedramp-20x/FRMR.documentation.json", "frmr.json"),
 )
 CSV_BASES = (
     ("oscal-mappings/csf2_to_800-53_crosswalk.csv", "trestle.csv"),
@@ -605,10 +606,11 @@ def _specials() -> list[Hostile]:
     return [Hostile(name, data, kind, what) for name, data, kind, what in files]
 
 
-def heavy_corpus() -> list[Hostile]:
+def heavy_corpus(shared: Path) -> list[Hostile]:
     """The multi-megabyte ones, and those that take seconds to make (a zip bomb is
     compressed): each under the web's 16 MiB body limit where it should reach the parser
     over HTTP too."""
+    ssp = (shared / "oscal-examples/ssp-example.json").read_bytes()
     ox = b'<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"%s/>'
     rows = b"".join(_row(n, "AC-1", "Policy", "5.1, A.5.1*") for n in range(3, 8))
     members = _workbook_members(SHEET % (b"", rows))
@@ -631,6 +633,8 @@ def heavy_corpus() -> list[Hostile]:
         ("cell-20mb.xlsx", _zip(_workbook_members(SHEET % (b"", _row(
             3, "AC-1", "x", ", ".join(f"A.{i // 100}.{i % 100}" for i in range(2_500_000)))))),
          "crosswalk", "a 20 MB cell listing 2.5 million targets"),
+        ("ssp-x2400.json", repeated_ssp(ssp, 2400), "oscal",
+         "an SSP implementing one control 2,400 times (15 MB): 2.9 million results"),
         ("strings-20mb.xlsx", _zip(_workbook_members(SHEET % (
             b"", b'<row r="3"><c r="A3" t="s"><v>0</v></c></row>'),
             b'<?xml version="1.0"?><sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/'

@@ -38,15 +38,17 @@ class InputLimits:
     cell_chars: int
     xml_namespaces: int
     unpacked_bytes: int
+    control_set_triples: int
+    implementations: int
 
     @classmethod
     def of(cls, config: Config) -> InputLimits:
         return cls(config.max_input_depth, config.max_input_rows, config.max_cell_chars,
-                   config.max_xml_namespaces, config.max_unpacked_bytes)
+                   config.max_xml_namespaces, config.max_unpacked_bytes,
+                   config.max_control_set_triples, config.max_implementations)
 
 
 LIMITS = InputLimits.of(Config())  # the defaults
-MAX_DEPTH = LIMITS.depth
 
 
 def read_limited(path: Path, max_bytes: int) -> bytes:
@@ -61,7 +63,7 @@ def read_limited(path: Path, max_bytes: int) -> bytes:
         raise BadInput(f"cannot read file: {exc.strerror}", where=str(path)) from exc
 
 
-def at(source: str, data: bytes | str, index: int) -> str:
+def position(source: str, data: bytes | str, index: int) -> str:
     """"source, line L, column C" of the character (or byte) at ``index``."""
     newline = b"\n" if isinstance(data, bytes) else "\n"
     line = data.count(newline, 0, index) + 1  # type: ignore[arg-type]
@@ -81,7 +83,7 @@ def decode_text(data: bytes, source: str) -> str:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise BadInput(f"not UTF-8 (byte 0x{data[exc.start]:02x}); save the file as UTF-8",
-                       where=at(source, data, exc.start)) from exc
+                       where=position(source, data, exc.start)) from exc
 
 
 # ------------------------------------------------------------------ JSON
@@ -111,7 +113,7 @@ def load_json(data: bytes, source: str, limits: InputLimits = LIMITS, *,
             raise BadInput(f"key {exc.args[0]!r} is given twice in one object",
                            where=source) from None
         found = _LONG_NUMBER.search(text)
-        where = at(source, text, found.start()) if found else source
+        where = position(source, text, found.start()) if found else source
         raise BadInput("a number with more than 4,300 digits", where=where) from exc
     check_tree(tree, source, limits, types=types, required=required,
                surrogates=bool(_SURROGATE_ESCAPE.search(text)))
@@ -126,7 +128,10 @@ def _unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     node = dict(pairs)
     if len(node) != len(pairs):
         seen: set[str] = set()
-        raise _DuplicateKey(next(k for k, _ in pairs if k in seen or seen.add(k)))
+        for key, _ in pairs:
+            if key in seen:
+                raise _DuplicateKey(key)
+            seen.add(key)
     return node
 
 

@@ -91,7 +91,7 @@ class Spooled:
         return self._count + len(self.extra)
 
     def __iter__(self) -> Iterator[Triple]:
-        for t in ox.parse(bytes(self._text), format=ox.RdfFormat.N_TRIPLES):
+        for t in ox.parse(self._text, format=ox.RdfFormat.N_TRIPLES):
             yield from_ox(t.subject), from_ox(t.predicate), from_ox(t.object)  # type: ignore[misc]
         yield from self.extra
 

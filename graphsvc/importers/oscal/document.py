@@ -75,11 +75,10 @@ MARKUP = BLOCK_MARKUP | INLINE_MARKUP
 # that puts something else there is refused at that place.
 _OBJECTS = ("groups controls params parts props links imports include-controls "
             "exclude-controls matching set-parameters alters resources rlinks "
-            "implemented-requirements leveraged-authorizations components responsible-roles "
-            "implemented-requirements/statements by-components provided responsibilities "
-            "inherited satisfied "
-            "control-implementations results findings control-selections mappings maps "
-            "sources targets")
+            "implemented-requirements implemented-requirements/statements by-components "
+            "leveraged-authorizations components responsible-roles provided responsibilities "
+            "inherited satisfied control-implementations results findings control-selections "
+            "mappings maps sources targets")
 _IDS = ("uuid id control-id param-id component-uuid provided-uuid responsibility-uuid "
         "id-ref")
 _TEXTS = "name value rel state pattern matching-rationale href role-id target-id"
