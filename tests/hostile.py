@@ -260,6 +260,8 @@ def _xml_variants(good: bytes, name: str, kind: str, rng: random.Random) -> list
                 "declared UTF-16, written in UTF-8"),
         Hostile(f"{stem}-ebcdic.xml", declaration % b"cp500" + body, kind,
                 "declared EBCDIC"),
+        Hostile(f"{stem}-bom-unknown-encoding.xml", b"\xef\xbb\xbf" + declaration % b"x-klingon"
+                + body, kind, "a byte order mark, then an encoding no one knows"),
     ]
     return out
 

@@ -238,6 +238,22 @@ def test_refusals_say_where_and_the_importers_last_resort_is_never_reached(
     assert not vague, "\n".join(vague)
 
 
+def test_a_wrong_type_is_refused_where_it_is(cli_messages, files) -> None:
+    """A value of the wrong type, refused with a JSON pointer: the pointer is the place
+    that was changed, or within it, or the object holding it."""
+    _, messages = cli_messages
+    elsewhere = []
+    for f in files:
+        said = messages.get(f"import {f.name}", "")
+        changed = re.match(r"^(/\S*) is ", f.what)
+        named = re.search(r", (/[^:]*): ", said)
+        if re.search(r"-type\d+\.json$", f.name) and changed and named:
+            inner, outer = sorted((changed.group(1), named.group(1)), key=len, reverse=True)
+            if not inner.startswith(outer):
+                elsewhere.append(f"{f.name}: changed {changed.group(1)}, told {said.strip()}")
+    assert not elsewhere, "\n".join(elsewhere)
+
+
 def test_heavy_files_meet_their_limits_once(cli_store: CliStore, heavy: list[Hostile],
                                             tmp_path: Path) -> None:
     messages: dict[str, str] = {}

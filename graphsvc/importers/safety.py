@@ -329,6 +329,7 @@ def check_xml(data: bytes, source: str, limits: InputLimits = LIMITS) -> None:
     One pass of expat over the document; it stops at the first refusal, so a bomb or a
     million declarations cost nothing.
     """
+    data = data.removeprefix(b"\xef\xbb\xbf")
     declared = _XML_ENCODING.match(data[:1024])
     if declared and declared.group(1).lower() not in (b"utf-8", b"utf8", b"us-ascii"):
         raise BadInput(f"XML in {declared.group(1).decode('ascii', 'replace')!r} is not "
@@ -366,7 +367,7 @@ def check_xml(data: bytes, source: str, limits: InputLimits = LIMITS) -> None:
     parser.EndElementHandler = end
     parser.StartNamespaceDeclHandler = namespace
     try:
-        parser.Parse(data.removeprefix(b"\xef\xbb\xbf"), True)
+        parser.Parse(data, True)
     except expat.ExpatError as exc:
         raise BadInput(f"not well-formed XML: {expat.errors.messages[exc.code]}",
                        where=f"{source}, line {exc.lineno}, column {exc.offset + 1}") from exc
