@@ -20,13 +20,14 @@ from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from rdflib import RDF, RDFS, XSD, Graph, Literal, Namespace, URIRef
 from rdflib.term import Node
 
 from graphsvc.content import data_dir
 from graphsvc.errors import BadInput, TooLarge
-from graphsvc.importers.oscal.document import read_oscal
+from graphsvc.importers.oscal.document import many, one, read_oscal
 from graphsvc.importers.oscal.importer import build_document
 from graphsvc.importers.rdf import EXTENSIONS, read_rdf
 from graphsvc.importers.safety import LIMITS, InputLimits
@@ -140,6 +141,9 @@ def read_control_set(path: Path, data: bytes, store: Store, framework: str | Non
         if doc.model != "system-security-plan":
             raise BadInput(f"an OSCAL {doc.model} is not a control set; give a system "
                            "security plan", where=str(path))
+        requirements = many(one(doc.root, "control-implementation"), "implemented-requirements")
+        _implemented_at_most(Counter(str(r.get("control-id")) for r in requirements),
+                             str(path), limits)  # (before a triple is made of them)
         return _bounded(set(build_document([store], doc, framework=framework).triples),
                         str(path), limits)
     fmt = "jsonld" if suffix == ".json" else EXTENSIONS.get(suffix)
@@ -158,13 +162,16 @@ def _bounded(triples: set[Triple], source: str, limits: InputLimits) -> set[Trip
         raise TooLarge(f"the control set has {len(triples)} triples, more than "
                        f"{limits.control_set_triples} (GRAPHSVC_MAX_CONTROL_SET_TRIPLES)",
                        where=source)
-    counts = Counter(o for _, p, o in triples if p == IMPLEMENTS)
+    _implemented_at_most(Counter(o for _, p, o in triples if p == IMPLEMENTS), source, limits)
+    return triples
+
+
+def _implemented_at_most(counts: Counter[Any], source: str, limits: InputLimits) -> None:
     for control, count in counts.most_common(1):
         if count > limits.implementations:
             raise BadInput(f"control {control} is implemented {count} times, more than "
                            f"{limits.implementations} (GRAPHSVC_MAX_IMPLEMENTATIONS); a "
                            "control set implements each control once", where=source)
-    return triples
 
 
 def _looks_like_json_ld(data: bytes, suffix: str) -> bool:

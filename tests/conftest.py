@@ -60,9 +60,11 @@ def shared_data() -> Path:
     return need_shared_data()
 
 
-def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    """Say how many tests were skipped and why, each reason once: a newcomer sees what to
-    install or set (the short summary above lists them test by test)."""
+@pytest.hookimpl(hookwrapper=True, tryfirst=True)
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> Iterator[None]:
+    """Say last how many tests were skipped and why, each reason once: a newcomer sees
+    what to install or set (the short summary above lists them test by test)."""
+    yield
     reasons: Counter[str] = Counter()
     for report in terminalreporter.stats.get("skipped", []):
         longrepr = report.longrepr

@@ -42,7 +42,7 @@ REPORT = re.compile(r"^Control set .*^Summary: ", re.MULTILINE | re.DOTALL)
 
 @pytest.fixture(scope="module")
 def files() -> list[Hostile]:
-    found = corpus(need_shared_data(), per_base=8)
+    found = corpus(need_shared_data(), per_base=6)
     assert len(found) >= 500 and len({f.name for f in found}) == len(found)
     return found
 
