@@ -22,7 +22,7 @@ from graphsvc.importers.crosswalk import import_crosswalks
 from graphsvc.importers.model import ImportReport
 from graphsvc.importers.oscal.importer import import_oscal
 from graphsvc.importers.rdf import load_files
-from graphsvc.importers.safety import read_limited
+from graphsvc.importers.safety import InputLimits, read_limited
 from graphsvc.output import ROW_FORMATS, render
 from graphsvc.questions import ask, load_questions, parse_day
 from graphsvc.store import Store, open_store
@@ -155,7 +155,7 @@ def load(ctx: click.Context, files: tuple[Path, ...], graph: str | None, replace
     """
     with _store(ctx) as store:
         report = load_files(store, [(f, graph) for f in files], replace=replace,
-                            max_bytes=ctx.obj.max_load_bytes)
+                            max_bytes=ctx.obj.max_load_bytes, limits=InputLimits.of(ctx.obj))
     for name, count in report.graphs.items():
         click.echo(f"loaded {count:>7} triples into {name}")
 
@@ -205,7 +205,8 @@ def import_oscal_cmd(ctx: click.Context, files: tuple[Path, ...], framework: str
     totals: Counter[str] = Counter()
     with _store(ctx) as store:
         import_oscal(store, files, max_bytes=ctx.obj.max_load_bytes, framework=framework,
-                     catalog=catalog, release=release, progress=_show(totals))
+                     catalog=catalog, release=release, progress=_show(totals),
+                     limits=InputLimits.of(ctx.obj))
     _summary(totals)
 
 
@@ -226,7 +227,7 @@ def import_crosswalk_cmd(ctx: click.Context, files: tuple[Path, ...], fmt: str |
     totals: Counter[str] = Counter()
     with _store(ctx) as store:
         import_crosswalks(store, files, max_bytes=ctx.obj.max_load_bytes, fmt=fmt,
-                          progress=_show(totals))
+                          progress=_show(totals), limits=InputLimits.of(ctx.obj))
     _summary(totals)
 
 
@@ -298,7 +299,7 @@ def validate_cmd(ctx: click.Context, file: Path | None, graph: str | None,
     with _store(ctx, read_only=True) as store:
         report = validate(store, path=file, data=data, graph=graph, baseline=baseline,
                           framework=framework, as_of=day, review_months=review_months,
-                          engine=engine)
+                          engine=engine, limits=InputLimits.of(ctx.obj))
     output.write(render_report(report, fmt))
     if not report.passed:
         sys.exit(1)

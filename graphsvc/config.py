@@ -31,6 +31,14 @@ class Config:
     remote_password: str | None = None
     remote_timeout_s: float = 60.0
     max_load_bytes: int = 256 * 1024 * 1024  # per input file
+    # untrusted documents are refused past these, before they cost time or memory
+    max_input_depth: int = 64  # nesting of JSON, YAML and XML
+    max_input_rows: int = 100_000  # rows of a CSV file or of a workbook sheet
+    max_cell_chars: int = 131_072  # one CSV field or workbook cell
+    max_xml_namespaces: int = 1_000  # namespace declarations in one XML document
+    max_unpacked_bytes: int = 256 * 1024 * 1024  # a workbook's parts, unpacked
+    max_control_set_triples: int = 100_000  # a control set to validate or load
+    max_implementations: int = 10  # of one control in one control set
     load_token: str | None = None  # web: bearer token for loading control sets; unset = off
     tokens_file: Path | None = None  # web: named bearer tokens with scopes (see api_tokens)
     query_timeout_s: float = 10.0  # web: /sparql queries are stopped after this
@@ -60,7 +68,10 @@ class Config:
 _CONVERTERS = {"store": Path, "remote_timeout_s": float, "max_load_bytes": int,
                "query_timeout_s": float, "max_result_rows": int, "max_query_chars": int,
                "max_upload_bytes": int, "tokens_file": Path, "max_result_bytes": int,
-               "query_memory_mb": int, "query_queue": int}
+               "query_memory_mb": int, "query_queue": int, "max_input_depth": int,
+               "max_input_rows": int, "max_cell_chars": int, "max_xml_namespaces": int,
+               "max_unpacked_bytes": int, "max_control_set_triples": int,
+               "max_implementations": int}
 
 
 def load_config(environ: dict[str, str] | None = None, **flags: Any) -> Config:

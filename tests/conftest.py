@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,7 +16,20 @@ from graphsvc.store.remote import RemoteStore
 from graphsvc.store.server import oxigraph_server as start_oxigraph
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED_DATA = ROOT.parent / "shared" / "data"
+# The real catalogs, SSPs and crosswalks the tests read (never copied into the project):
+# GRAPHSVC_TEST_DATA, by default ../shared/data beside the project: the one setting. Tests
+# reach it through the shared_data fixture, or need_shared_data() and then SHARED_DATA;
+# both skip, saying what to set, when it is not there.
+SHARED_DATA = Path(os.environ.get("GRAPHSVC_TEST_DATA") or ROOT.parent / "shared" / "data")
+NO_SHARED_DATA = (f"needs the test data, not found at {SHARED_DATA}: set GRAPHSVC_TEST_DATA "
+                  "to the folder holding the shared data (see the README, 'Tests')")
+
+
+def need_shared_data() -> Path:
+    """The test data folder, or skip the test saying how to provide it."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip(NO_SHARED_DATA)
+    return SHARED_DATA
 
 
 @pytest.fixture(scope="session")
@@ -42,9 +57,23 @@ def store(request: pytest.FixtureRequest) -> Iterator[Store]:
 
 @pytest.fixture
 def shared_data() -> Path:
-    if not SHARED_DATA.is_dir():
-        pytest.skip("../shared/data is absent")
-    return SHARED_DATA
+    return need_shared_data()
+
+
+@pytest.hookimpl(hookwrapper=True, tryfirst=True)
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> Iterator[None]:
+    """Say last how many tests were skipped and why, each reason once: a newcomer sees
+    what to install or set (the short summary above lists them test by test)."""
+    yield
+    reasons: Counter[str] = Counter()
+    for report in terminalreporter.stats.get("skipped", []):
+        longrepr = report.longrepr
+        reasons[longrepr[2].removeprefix("Skipped: ") if isinstance(longrepr, tuple)
+                else str(longrepr)] += 1
+    if reasons:
+        terminalreporter.section(f"{sum(reasons.values())} tests skipped")
+        for reason, count in reasons.most_common():
+            terminalreporter.write_line(f"{count:>4}  {reason}")
 
 
 @pytest.fixture

@@ -19,7 +19,8 @@ CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(os.environ.get("GRAPHSVC_ARTIFACTS", "/tmp/graphsvc-artifacts"))
 
 pytestmark = pytest.mark.skipif(not shutil.which(CHROMIUM) and not Path(CHROMIUM).exists(),
-                                reason="Debian's chromium is not installed (.ci/run installs it)")
+                                reason="the browser tests need Debian's Chromium at "
+                                       f"{CHROMIUM}: apt-get install chromium (.ci/run does)")
 
 
 @pytest.fixture(scope="module")

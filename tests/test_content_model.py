@@ -26,7 +26,7 @@ from graphsvc.store import Rows, Store
 from graphsvc.store.embedded import EmbeddedStore
 from graphsvc.store.server import oxigraph_server
 from graphsvc.writes import drop_graphs
-from tests.conftest import ROOT, SHARED_DATA, remote_store
+from tests.conftest import ROOT, need_shared_data, remote_store
 from tests.helpers import baseline_ids
 
 NS = {"o": "http://csrc.nist.gov/ns/oscal/1.0"}
@@ -49,16 +49,15 @@ def load_everything(store: Store, data: Path) -> None:
 def meeting(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
             ) -> Iterator[Store]:
     """A store where the sources meet, built once per backend for this module."""
-    if not SHARED_DATA.is_dir():
-        pytest.skip("../shared/data is absent (set it up beside the project)")
+    data = need_shared_data()
     if request.param == "embedded":
         with EmbeddedStore() as store:
-            load_everything(store, SHARED_DATA)
+            load_everything(store, data)
             yield store
     else:
         with oxigraph_server(tmp_path_factory.mktemp("meeting")) as url:
             store = remote_store(url)
-            load_everything(store, SHARED_DATA)
+            load_everything(store, data)
             yield store
 
 

@@ -26,7 +26,7 @@ from graphsvc.questions import bind, get_question, parse_question
 from graphsvc.store import Rows, Store
 from graphsvc.store.embedded import EmbeddedStore
 from graphsvc.writes import commit, drop_graphs
-from tests.conftest import ROOT, SHARED_DATA
+from tests.conftest import ROOT, SHARED_DATA, need_shared_data
 
 REFERENCE = ROOT / "tests" / "reference"
 SSPS = ["fedramp-rev5/examples/fedramp-ssp-example.oscal.xml",
@@ -64,8 +64,7 @@ def everything(store: Store, tmp_path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def real(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
-    if not SHARED_DATA.is_dir():
-        pytest.skip("../shared/data is absent")
+    need_shared_data()
     with EmbeddedStore() as store:
         everything(store, tmp_path_factory.mktemp("states"))
         yield store

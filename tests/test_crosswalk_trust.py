@@ -26,7 +26,7 @@ from graphsvc.store import Rows, Store
 from graphsvc.store.embedded import EmbeddedStore
 from graphsvc.store.server import oxigraph_server
 from graphsvc.writes import commit, drop_graphs
-from tests.conftest import SHARED_DATA, remote_store
+from tests.conftest import SHARED_DATA, need_shared_data, remote_store
 
 NS = {"o": "http://csrc.nist.gov/ns/oscal/1.0"}
 CISO = "ciso-library/mapping-nist-sp-800-53-rev5-to-iso27001-2022.yaml"
@@ -54,8 +54,7 @@ INVERSE = {"subset-of": "superset-of", "superset-of": "subset-of"}
 @pytest.fixture(scope="module", params=["embedded", "remote"])
 def loaded(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
            ) -> Iterator[Store]:
-    if not SHARED_DATA.is_dir():
-        pytest.skip("../shared/data is absent (set it up beside the project)")
+    need_shared_data()
 
     def load(store: Store) -> None:
         init_store(store, max_bytes=10**9)

@@ -12,9 +12,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 import re
 from pathlib import Path
 from typing import Any
@@ -25,9 +22,20 @@ from graphsvc.errors import BadInput
 from graphsvc.identity import framework_iri, match_framework, requirement_iri, slug
 from graphsvc.importers.mappings import add_mapping, mapping_source
 from graphsvc.importers.model import Built
+from graphsvc.importers.safety import (
+    LIMITS,
+    InputLimits,
+    Kind,
+    csv_rows,
+    identifier,
+    load_json,
+)
 from graphsvc.namespaces import GC, GRAPH, ID
 
 SECURITYHUB_COLUMNS = ("securityhub_control_id", "nist_800_53_r5_control")
+# what the importer reads of a Prowler file (see safety.check_tree)
+PROWLER_TYPES = {"Requirements": Kind.OBJECTS, "Checks": Kind.TEXTS, "Id": Kind.TEXT,
+                 "Name": Kind.TEXT}
 _CONTROL_NAME = re.compile(r"^([A-Za-z]{2,3}-\d+)(?:\s*\((\d+)\))?")
 _CONTROL_SUFFIX = re.compile(r"\(([A-Za-z]{2,3}-\d+)(?:\((\d+)\))?\)\s*$")
 
@@ -36,14 +44,18 @@ def is_securityhub_csv(header: list[str]) -> bool:
     return all(c in header for c in SECURITYHUB_COLUMNS)
 
 
-def securityhub_graph(data: bytes, source: str) -> Built:
-    reader = csv.DictReader(io.StringIO(data.decode("utf-8-sig")))
+def securityhub_graph(data: bytes, source: str, limits: InputLimits = LIMITS) -> Built:
+    rows = csv_rows(data, source, limits)
+    header = next(rows, (1, []))[1]
     name = slug(Path(source).name)
     built = Built(str(GRAPH[f"checks/{name}"]))
     origin = mapping_source(built, "csv", name, Path(source).name)
     rules: set[str] = set()
-    for row in reader:
-        where = f"{source}, line {reader.line_num}"
+    for line, cells in rows:
+        if not cells:
+            continue
+        row = dict(zip(header, cells, strict=False))
+        where = f"{source}, line {line}"
         control = (row.get("securityhub_control_id") or "").strip()
         target = (row.get("nist_800_53_r5_control") or "").strip()
         if not control or not target:
@@ -54,7 +66,7 @@ def securityhub_graph(data: bytes, source: str) -> Built:
                     targets=[requirement_iri("nist-sp-800-53-rev5", target)], stated=None,
                     where=where, source_node=origin)
         for rule in (row.get("aws_config_rules") or "").split():
-            rules.add(rule)
+            rules.add(identifier(rule, f"{where}, aws_config_rules"))
             check = built.node(ID[f"check/aws-config/{rule}"], GC.TechnicalCheck,
                                identifier=rule)
             built.add(check, GC.checksRequirement, hub)
@@ -69,12 +81,8 @@ def is_prowler(document: Any) -> bool:
     return isinstance(document, dict) and "Requirements" in document and "Framework" in document
 
 
-def prowler_graph(data: bytes, source: str) -> Built:
-    try:
-        document = json.loads(data)
-    except json.JSONDecodeError as exc:
-        raise BadInput(f"not valid JSON: {exc.msg}",
-                       where=f"{source}, line {exc.lineno}, column {exc.colno}") from exc
+def prowler_graph(data: bytes, source: str, limits: InputLimits = LIMITS) -> Built:
+    document = load_json(data, source, limits, types=PROWLER_TYPES)
     if not is_prowler(document):
         raise BadInput("not a Prowler compliance file (no Framework and Requirements)",
                        where=f"{source}, /")
@@ -99,8 +107,8 @@ def prowler_graph(data: bytes, source: str) -> Built:
             built.add(target, GC.inFramework, own_framework)
             built.add(target, GC.description, requirement.get("Description"))
             built.counts["requirements"] += 1
-        for check_id in requirement.get("Checks") or []:
-            check = _prowler_check(built, check_id, seen)
+        for j, check_id in enumerate(requirement.get("Checks") or []):
+            check = _prowler_check(built, identifier(check_id, f"{where}/Checks/{j}"), seen)
             built.add(check, GC.checksRequirement, target)
             built.counts["requirement checks"] += 1
     return built

@@ -4,11 +4,9 @@ trestle's csv-to-mapping-collection columns)."""
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +26,7 @@ from graphsvc.importers.fedramp20x import frmr_graph, is_frmr
 from graphsvc.importers.mappings import add_mapping, mapping_source
 from graphsvc.importers.model import Built, ImportReport, ReleaseContent, finish
 from graphsvc.importers.releases import ReleaseGraphs
-from graphsvc.importers.safety import load_yaml, read_limited
+from graphsvc.importers.safety import LIMITS, InputLimits, Kind, csv_rows, load_yaml, read_limited
 from graphsvc.importers.services import is_services_table, services_graph
 from graphsvc.importers.workbooks import workbook_graph
 from graphsvc.namespaces import DCTERMS, GC, GRAPH
@@ -41,6 +39,9 @@ IR8477_COLUMNS = ("source_framework", "source_id", "target_framework", "target_i
 TRESTLE_COLUMNS = ("$$source_resource", "$$target_resource", "$$map_source_id_ref_list",
                    "$$map_target_id_ref_list", "$$map_relationship")
 _CISO_NODE = re.compile(r"^urn:intuitem:risk:req_node:([^:]+):(.+)$")
+# what the importer reads, wherever it is in a library (see safety.check_tree)
+CISO_TYPES = {"requirement_nodes": Kind.OBJECTS, "requirement_mapping_sets": Kind.OBJECTS,
+              "requirement_mappings": Kind.OBJECTS, "rationale": Kind.TEXT}
 
 
 def format_of(path: Path, fmt: str | None) -> str:
@@ -58,18 +59,13 @@ def format_of(path: Path, fmt: str | None) -> str:
                    f"({' or '.join(FORMATS)})", where=str(path))
 
 
-def crosswalk_graph(data: bytes, *, source: str, fmt: str) -> Built:
-    if fmt == "ciso-yaml":
-        return ciso_graph(data, source)
-    if fmt == "csv":
-        return csv_graph(data, source)
-    if fmt == "prowler-json":
-        return prowler_graph(data, source)
-    if fmt == "fedramp-frmr":
-        return frmr_graph(data, source)
-    if fmt == "xlsx":
-        return workbook_graph(data, source)
-    raise BadInput(f"unknown crosswalk format {fmt!r}; known: {', '.join(FORMATS)}")
+def crosswalk_graph(data: bytes, *, source: str, fmt: str, limits: InputLimits = LIMITS
+                    ) -> Built:
+    readers = {"ciso-yaml": ciso_graph, "csv": csv_graph, "prowler-json": prowler_graph,
+               "fedramp-frmr": frmr_graph, "xlsx": workbook_graph}
+    if fmt not in readers:
+        raise BadInput(f"unknown crosswalk format {fmt!r}; known: {', '.join(FORMATS)}")
+    return readers[fmt](data, source, limits)
 
 
 def _looks_like_frmr(data: bytes) -> bool:
@@ -82,7 +78,7 @@ def _looks_like_frmr(data: bytes) -> bool:
 def import_crosswalks(store: Store, paths: Iterable[Path], *, max_bytes: int,
                       fmt: str | None = None,
                       progress: Callable[[ImportReport], None] = lambda _: None,
-                      ) -> list[ImportReport]:
+                      limits: InputLimits = LIMITS) -> list[ImportReport]:
     """Import crosswalk tables (any format of FORMATS) in one transaction."""
     graphs: dict[str, list[Triple]] = {}
     releases = ReleaseGraphs(store)
@@ -92,7 +88,7 @@ def import_crosswalks(store: Store, paths: Iterable[Path], *, max_bytes: int,
         kind = format_of(path, fmt)
         if kind == "prowler-json" and not fmt and _looks_like_frmr(data):  # by content
             kind = "fedramp-frmr"
-        built = crosswalk_graph(data, source=str(path), fmt=kind)
+        built = crosswalk_graph(data, source=str(path), fmt=kind, limits=limits)
         report, triples = finish(built, str(path), data, model=kind)
         if built.release is not None:
             releases.take(built.release, str(path), data)
@@ -104,11 +100,11 @@ def import_crosswalks(store: Store, paths: Iterable[Path], *, max_bytes: int,
     return reports
 
 
-def ciso_graph(data: bytes, source: str) -> Built:
+def ciso_graph(data: bytes, source: str, limits: InputLimits = LIMITS) -> Built:
     """A CISO Assistant library: its framework is a release of that framework (an
     outline: identifiers, names, descriptions); its mapping sets are one source of
     mappings, the library (a forward set and its "revert" state the same pairs)."""
-    library = load_yaml(data, source)
+    library = load_yaml(data, source, limits, types=CISO_TYPES)
     objects = library.get("objects") if isinstance(library, dict) else None
     if not isinstance(objects, dict):
         raise BadInput("not a CISO Assistant library: no 'objects'", where=f"{source}, /objects")
@@ -195,23 +191,19 @@ def _date(value: object) -> Literal | None:
     return Literal(text[:10], datatype=XSD.date) if re.match(r"\d{4}-\d{2}-\d{2}", text) else None
 
 
-def csv_graph(data: bytes, source: str) -> Built:
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise BadInput(f"not UTF-8 text: {exc.reason}", where=source) from exc
-    reader = csv.reader(io.StringIO(text))
-    header = [h.strip().lower().replace(" ", "_") for h in next(reader, [])]
+def csv_graph(data: bytes, source: str, limits: InputLimits = LIMITS) -> Built:
+    rows = csv_rows(data, source, limits)
+    header = [h.strip().lower().replace(" ", "_") for h in next(rows, (1, []))[1]]
     if is_securityhub_csv(header):
-        return securityhub_graph(data, source)
+        return securityhub_graph(data, source, limits)
     if is_services_table(header):
-        return services_graph(data, source)
+        return services_graph(data, source, limits)
     built = Built(str(GRAPH[f"csv/{slug(Path(source).name)}"]))
     origin = mapping_source(built, "csv", slug(Path(source).name), Path(source).name)
     if all(c in header for c in TRESTLE_COLUMNS):
-        _trestle_rows(built, reader, header, origin, source)
+        _trestle_rows(built, rows, header, origin, source)
     elif all(c in header for c in IR8477_COLUMNS):
-        _ir8477_rows(built, reader, header, origin, source)
+        _ir8477_rows(built, rows, header, origin, source)
     else:
         raise BadInput("unknown CSV columns; expected the IR 8477 columns "
                        f"({', '.join(IR8477_COLUMNS)}, rationale, strength, source) or "
@@ -219,13 +211,13 @@ def csv_graph(data: bytes, source: str) -> Built:
     return built
 
 
-def _trestle_rows(built: Built, reader: Any, header: list[str], origin: URIRef,
-                  source: str) -> None:
-    for row in reader:
-        where = f"{source}, line {reader.line_num}"
+def _trestle_rows(built: Built, rows: Iterator[tuple[int, list[str]]], header: list[str],
+                  origin: URIRef, source: str) -> None:
+    for line, row in rows:
+        where = f"{source}, line {line}"
         if not any(row) or row[0].startswith("A reference"):  # trestle's description row
             continue
-        value = dict(zip(header, row, strict=False))
+        value = {**dict.fromkeys(header, ""), **dict(zip(header, row, strict=False))}
         if not value["$$map_target_id_ref_list"].split():
             built.counts["rows without targets (not mappings)"] += 1
             continue
@@ -240,10 +232,10 @@ def _trestle_rows(built: Built, reader: Any, header: list[str], origin: URIRef,
                     coverage=value.get("$map_coverage") or None)
 
 
-def _ir8477_rows(built: Built, reader: Any, header: list[str], origin: URIRef,
-                 source: str) -> None:
-    for row in reader:
-        where = f"{source}, line {reader.line_num}"
+def _ir8477_rows(built: Built, rows: Iterator[tuple[int, list[str]]], header: list[str],
+                 origin: URIRef, source: str) -> None:
+    for line, row in rows:
+        where = f"{source}, line {line}"
         if not any(row):
             continue
         value = dict(zip(header, row, strict=False))

@@ -11,7 +11,6 @@ are not imported.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from rdflib import RDF, RDFS, XSD, Literal, URIRef
@@ -30,6 +29,7 @@ from graphsvc.identity import (
 )
 from graphsvc.importers.mappings import add_mapping, mapping_source
 from graphsvc.importers.model import Built, ReleaseContent
+from graphsvc.importers.safety import LIMITS, InputLimits, identifier, load_json
 from graphsvc.namespaces import DCTERMS, GC, GRAPH
 
 FRAMEWORK = "fedramp-20x-ksi"
@@ -40,11 +40,8 @@ def is_frmr(document: Any) -> bool:
     return isinstance(document, dict) and "KSI" in document and "info" in document
 
 
-def frmr_graph(data: bytes, source: str) -> Built:
-    try:
-        document = json.loads(data)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise BadInput(f"not valid JSON: {exc}", where=source) from exc
+def frmr_graph(data: bytes, source: str, limits: InputLimits = LIMITS) -> Built:
+    document = load_json(data, source, limits)
     if not is_frmr(document) or not isinstance(document["KSI"], dict):
         raise BadInput("not FedRAMP machine-readable documentation (no info and KSI)",
                        where=f"{source}, /")
@@ -84,6 +81,7 @@ def _theme(built: Built, content: ReleaseContent, theme: dict[str, Any], tid: st
         at = f"{where}/indicators/{iid}"
         if not isinstance(indicator, dict):
             raise BadInput("an indicator must be an object", where=at)
+        identifier(iid, at)  # it names nodes
         version = requirement_version_iri(FRAMEWORK, release, iid)
 
         def add(p: URIRef, o: Any, node: URIRef = version, owner: URIRef = version) -> None:

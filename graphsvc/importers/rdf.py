@@ -10,11 +10,10 @@ leaves the store as it was.
 from __future__ import annotations
 
 import hashlib
-import json
-from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 from rdflib import RDF, XSD, Literal, URIRef
@@ -22,10 +21,10 @@ from rdflib import RDF, XSD, Literal, URIRef
 from graphsvc import __version__
 from graphsvc.errors import BadInput
 from graphsvc.importers.oscal.document import MODELS as OSCAL_MODELS
-from graphsvc.importers.safety import read_limited, refuse_doctype
+from graphsvc.importers.safety import LIMITS, InputLimits, check_xml, load_json, read_limited
 from graphsvc.namespaces import DCTERMS, GC, GRAPH, PROV
-from graphsvc.store import Store, Triple, check_iri
-from graphsvc.store.rdfio import parse_quads
+from graphsvc.store import Store, Triple, check_iri, is_staging
+from graphsvc.store.rdfio import Spooled, parse_quads, spool
 from graphsvc.writes import commit
 
 EXTENSIONS = {
@@ -59,13 +58,21 @@ def default_graph_for(path: Path) -> str:
     return str(GRAPH["file/" + path.name])
 
 
-def read_rdf(data: bytes, fmt: str, *, source: str) -> list[tuple]:
-    """Check a document for anything that could make us fetch, then parse it."""
-    if fmt == "rdfxml":
-        refuse_doctype(data, source)
-    elif fmt == "jsonld":
-        _refuse_remote_contexts(data, source)
+def read_rdf(data: bytes, fmt: str, *, source: str, limits: InputLimits = LIMITS
+             ) -> list[tuple]:
+    """All quads of a document, as rdflib terms (:func:`check_rdf` first)."""
+    check_rdf(data, fmt, source=source, limits=limits)
     return parse_quads(data, fmt, source=source)
+
+
+def check_rdf(data: bytes, fmt: str, *, source: str, limits: InputLimits = LIMITS) -> None:
+    """Refuse what could make us fetch, or what Oxigraph's parsers could not survive:
+    its JSON-LD parser overflows its stack some thousand levels deep, its RDF/XML parser
+    is quadratic in depth and in namespace declarations."""
+    if fmt == "rdfxml":
+        check_xml(data, source, limits)
+    elif fmt == "jsonld":
+        _refuse_remote_contexts(data, source, limits)
 
 
 def load_files(
@@ -74,32 +81,48 @@ def load_files(
     *,
     replace: bool = False,
     max_bytes: int,
+    limits: InputLimits = LIMITS,
 ) -> LoadReport:
     """Parse every (file, target graph) pair, then write them all in one transaction."""
-    graphs = read_files(sources, max_bytes=max_bytes)
+    graphs = read_files(sources, max_bytes=max_bytes, limits=limits)
     commit(store, graphs, replace=replace)
     return LoadReport({name: len(triples) for name, triples in graphs.items()})
 
 
-def read_files(sources: Iterable[tuple[Path, str | None]], *, max_bytes: int
-               ) -> dict[str, list[Triple]]:
+def read_files(sources: Iterable[tuple[Path, str | None]], *, max_bytes: int,
+               limits: InputLimits = LIMITS) -> dict[str, Spooled]:
     """The graphs the files become. Triples of a document's default graph go to its
     target graph (``None``: one graph per file); a TriG or N-Quads file's named graphs
     keep their names unless a target is given. Each graph gets a provenance record of
-    the files it came from."""
-    graphs: dict[str, list[Triple]] = defaultdict(list)
+    the files it came from. The graphs are spooled (parsed again when read): memory
+    follows the files' size."""
+    graphs: dict[str, Spooled] = {}
     for path, graph in sources:
-        target = str(check_iri(graph, "--graph")) if graph else None
+        target = _writable(graph, "--graph") if graph else None
         data = read_limited(path, max_bytes)
+        fmt, source = format_of(path), str(path)
+        check_rdf(data, fmt, source=source, limits=limits)
         own_graph = target or default_graph_for(path)
-        written = set()
-        for s, p, o, g in read_rdf(data, format_of(path), source=str(path)):
-            name = target or (str(g) if g is not None else own_graph)
-            graphs[name].append((s, p, o))
-            written.add(name)
+        written = spool(data, fmt, source=source, into=graphs,
+                        graph_for=partial(_graph_for, target, own_graph, source))
         for name in written or {own_graph}:
-            graphs[name].extend(provenance(name, str(path), data))
+            graphs.setdefault(name, Spooled()).extend(provenance(name, source, data))
     return graphs
+
+
+def _graph_for(target: str | None, own: str, source: str, name: str | None) -> str:
+    """The graph a quad of the document's graph ``name`` (None: default) goes to."""
+    return target or (_writable(name, source) if name else own)
+
+
+def _writable(graph: str, where: str) -> str:
+    """A graph a load may write: not a staging graph of a write under way, nor one the
+    service derives."""
+    name = str(check_iri(graph, where))
+    if is_staging(name) or name.startswith(str(GRAPH["derived/"])):
+        raise BadInput(f"graph <{name}> is the service's own; load into another graph",
+                       where=where)
+    return name
 
 
 def provenance(graph: str, source: str, data: bytes) -> list[Triple]:
@@ -115,14 +138,10 @@ def provenance(graph: str, source: str, data: bytes) -> list[Triple]:
     ]
 
 
-def _refuse_remote_contexts(data: bytes, source: str) -> None:
-    """A JSON-LD context given by IRI (or pulled in with @import) would be fetched."""
-    try:
-        document = json.loads(data)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        where = f"{source}, line {exc.lineno}, column {exc.colno}" if isinstance(
-            exc, json.JSONDecodeError) else source
-        raise BadInput(f"not valid JSON: {getattr(exc, 'msg', exc)}", where=where) from exc
+def _refuse_remote_contexts(data: bytes, source: str, limits: InputLimits) -> None:
+    """A JSON-LD context given by IRI (or pulled in with @import) would be fetched. A key
+    given twice is refused: Oxigraph might read the other one."""
+    document = load_json(data, source, limits, unique_keys=True)
     _refuse_plain_json(document, source)
     for pointer, context in _contexts(document, ""):
         for item in context if isinstance(context, list) else [context]:

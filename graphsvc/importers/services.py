@@ -9,8 +9,6 @@ fault upstream): it is reported as a warning, never read as "no service in scope
 
 from __future__ import annotations
 
-import csv
-import io
 from pathlib import Path
 
 from rdflib import RDF, RDFS, Literal, URIRef
@@ -18,6 +16,7 @@ from rdflib import RDF, RDFS, Literal, URIRef
 from graphsvc.errors import BadInput
 from graphsvc.identity import slug
 from graphsvc.importers.model import Built
+from graphsvc.importers.safety import LIMITS, InputLimits, csv_rows, identifier
 from graphsvc.namespaces import GC, GRAPH, ID
 
 # column -> programmes of ours it stands for (kind and label for the ones the provider
@@ -48,19 +47,24 @@ def is_services_table(header: list[str]) -> bool:
     return header[:2] == ["service_prefix", "name"]
 
 
-def services_graph(data: bytes, source: str) -> Built:
-    reader = csv.DictReader(io.StringIO(data.decode("utf-8-sig")))
-    columns = [c for c in reader.fieldnames or [] if c not in ("service_prefix", "name")]
+def services_graph(data: bytes, source: str, limits: InputLimits = LIMITS) -> Built:
+    rows = csv_rows(data, source, limits)
+    header = next(rows, (1, []))[1]
+    columns = [c for c in header if c not in ("service_prefix", "name")]
     unknown = [c for c in columns if c not in PROGRAMMES]
     if unknown:
         raise BadInput(f"unknown programme columns {unknown}; known: {', '.join(PROGRAMMES)}",
                        where=f"{source}, line 1")
     built = Built(str(GRAPH[f"services/{slug(Path(source).name)}"]))
     marked = dict.fromkeys(columns, 0)
-    for row in reader:
+    for line, cells in rows:
+        if not cells:
+            continue
+        row = dict(zip(header, cells, strict=False))
         prefix = (row.get("service_prefix") or "").strip()
         if not prefix:
-            raise BadInput("service_prefix is empty", where=f"{source}, line {reader.line_num}")
+            raise BadInput("service_prefix is empty", where=f"{source}, line {line}")
+        identifier(prefix, f"{source}, line {line}, service_prefix")
         service = built.node(ID[f"service/aws-{prefix}"], GC.CloudService,
                              label=(row.get("name") or prefix).strip(), identifier=prefix)
         built.add(service, GC.providedBy, ID["org/aws"])

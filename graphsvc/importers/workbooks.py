@@ -11,7 +11,11 @@ keeps what the workbook does say (notes, asterisks, change details) as its descr
 * the CSF 2.0 -> 800-53 5.2.0 concept crosswalk (draft): focal -> reference elements.
 
 Workbooks are zip files of XML: the uncompressed size is checked before opening (zip
-bombs) and openpyxl parses through defusedxml (no entities).
+bombs), openpyxl parses through defusedxml (no entities), at most WIDTH columns and
+``limits.rows`` rows of a sheet are read (a sheet may say it spans A1:XFD1048576), and
+a cell longer than ``limits.cell_chars`` is refused. openpyxl raises assorted errors on
+broken parts, while opening or while a sheet is read: each is a BadInput naming the
+file (and the sheet and row where one is being read).
 """
 
 from __future__ import annotations
@@ -27,26 +31,39 @@ from typing import Any
 import openpyxl
 from rdflib import URIRef
 
-from graphsvc.errors import BadInput
+from graphsvc.errors import BadInput, TooLarge
 from graphsvc.identity import match_framework, requirement_iri, slug
 from graphsvc.importers.mappings import add_mapping, mapping_source
 from graphsvc.importers.model import Built
+from graphsvc.importers.safety import LIMITS, InputLimits
 from graphsvc.namespaces import GC, GRAPH
 
-MAX_UNCOMPRESSED = 512 * 1024 * 1024
+WIDTH = 12  # columns read of each row: every layout below reads fewer
 _LEADING_ID = re.compile(r"^\s*([A-Z]{2}(?:\.[A-Z]{2,3})?-?P?\d*)\s*:")
 _PAREN_ID = re.compile(r"\(([A-Z]{2}(?:\.[A-Z]{2,3})?(?:-P)?)\)")
 _800_53 = re.compile(r"[A-Z]{2}-\d+(?:\s*\(\d+\))?")
 _REFERENCE = re.compile(r"^(ISO/IEC \d+:\d{4})(?::\s*[A-Za-z ]+)?:\s*(.*)$|^([^:]+):\s*(.*)$")
 
 
-def workbook_graph(data: bytes, source: str) -> Built:
-    workbook = _open(data, source)
+def workbook_graph(data: bytes, source: str, limits: InputLimits = LIMITS) -> Built:
+    workbook = _open(data, source, limits)
+    try:
+        return _read(workbook, source, limits)
+    except (BadInput, MemoryError):
+        raise
+    except Exception as exc:  # openpyxl reads a sheet's parts only now
+        raise BadInput(f"cannot read the workbook: {type(exc).__name__}: {exc}",
+                       where=source) from exc
+    finally:
+        workbook.close()
+
+
+def _read(workbook: Any, source: str, limits: InputLimits) -> Built:
     sheets = set(workbook.sheetnames)
     name = slug(Path(source).name)
     built = Built(str(GRAPH[f"workbook/{name}"]))
     origin = mapping_source(built, "workbook", name, Path(source).name)
-    context = _Context(built, origin, name, source)
+    context = _Context(built, origin, name, source, limits)
     if "CSF 2.0" in sheets:
         _csf2_references(context, workbook["CSF 2.0"])
     elif "CSF to SP 800-53r5" in sheets:
@@ -65,15 +82,15 @@ def workbook_graph(data: bytes, source: str) -> Built:
     return built
 
 
-def _open(data: bytes, source: str) -> Any:
+def _open(data: bytes, source: str, limits: InputLimits) -> Any:
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             size = sum(member.file_size for member in archive.infolist())
-    except zipfile.BadZipFile as exc:
-        raise BadInput("not an xlsx workbook (not a zip file)", where=source) from exc
-    if size > MAX_UNCOMPRESSED:
-        raise BadInput(f"workbook unpacks to {size} bytes; the limit is {MAX_UNCOMPRESSED}",
-                       where=source)
+    except (zipfile.BadZipFile, ValueError, OSError) as exc:
+        raise BadInput(f"not an xlsx workbook (not a zip file: {exc})", where=source) from exc
+    if size > limits.unpacked_bytes:
+        raise TooLarge(f"workbook unpacks to {size} bytes; the limit is {limits.unpacked_bytes}"
+                       " (GRAPHSVC_MAX_UNPACKED_BYTES)", where=source)
     try:
         with warnings.catch_warnings():  # "no default style": cosmetic, not the user's concern
             warnings.simplefilter("ignore", UserWarning)
@@ -83,8 +100,10 @@ def _open(data: bytes, source: str) -> Any:
 
 
 class _Context:
-    def __init__(self, built: Built, origin: URIRef, name: str, source: str) -> None:
+    def __init__(self, built: Built, origin: URIRef, name: str, source: str,
+                 limits: InputLimits) -> None:
         self.built, self.origin, self.name, self.source = built, origin, name, source
+        self.limits = limits
 
     def map(self, row: int, source: URIRef, targets: list[URIRef], sheet: str,
             note: str | None = None) -> None:
@@ -97,9 +116,21 @@ class _Context:
             self.built.add(mapping, GC.description, note)
 
 
-def _rows(sheet: Any, first: int) -> Iterator[tuple[int, tuple]]:
-    for number, row in enumerate(sheet.iter_rows(min_row=first, values_only=True), first):
-        yield number, tuple("" if c is None else str(c).strip() for c in row)
+def _rows(ctx: _Context, sheet: Any, first: int) -> Iterator[tuple[int, tuple]]:
+    """(row number, WIDTH cells as text) of each row from ``first`` on."""
+    limits = ctx.limits
+    rows = sheet.iter_rows(min_row=first, max_col=WIDTH, values_only=True)
+    for number, row in enumerate(rows, first):
+        where = f"{ctx.source}, sheet {sheet.title!r}, row {number}"
+        if number - first >= limits.rows:
+            raise TooLarge(f"more than {limits.rows} rows (GRAPHSVC_MAX_INPUT_ROWS)",
+                           where=where)
+        cells = tuple("" if c is None else str(c).strip() for c in row)
+        for column, cell in enumerate(cells, 1):
+            if len(cell) > limits.cell_chars:
+                raise TooLarge(f"a cell of more than {limits.cell_chars} characters "
+                               "(GRAPHSVC_MAX_CELL_CHARS)", where=f"{where}, column {column}")
+        yield number, cells + ("",) * (WIDTH - len(cells))
 
 
 def _controls(cell: str, framework: str) -> list[URIRef]:
@@ -107,10 +138,10 @@ def _controls(cell: str, framework: str) -> list[URIRef]:
 
 
 def _csf2_references(ctx: _Context, sheet: Any) -> None:
-    for number, row in _rows(sheet, 3):
+    for number, row in _rows(ctx, sheet, 3):
         label = row[2] or row[1] or row[0]
         match = _LEADING_ID.match(label) or _PAREN_ID.search(label)
-        if not match or len(row) < 5:
+        if not match:
             continue
         csf = requirement_iri("nist-csf-2.0", match.group(1))
         by_framework: dict[str, list[URIRef]] = {}
@@ -131,9 +162,7 @@ def _csf2_references(ctx: _Context, sheet: Any) -> None:
 
 def _subcategories(ctx: _Context, sheet: Any, framework: str, label_col: int,
                    controls_col: int) -> None:
-    for number, row in _rows(sheet, 3):
-        if len(row) <= controls_col:
-            continue
+    for number, row in _rows(ctx, sheet, 3):
         match = _LEADING_ID.match(row[label_col])
         if match:
             ctx.map(number, requirement_iri(framework, match.group(1)),
@@ -141,8 +170,8 @@ def _subcategories(ctx: _Context, sheet: Any, framework: str, label_col: int,
 
 
 def _to_iso(ctx: _Context, sheet: Any) -> None:
-    for number, row in _rows(sheet, 3):
-        if not _800_53.fullmatch(row[0].upper()) or len(row) < 3:
+    for number, row in _rows(ctx, sheet, 3):
+        if not _800_53.fullmatch(row[0].upper()):
             continue
         cells = [c.strip() for c in row[2].replace("\n", ",").split(",") if c.strip()]
         partial = [c.rstrip("*") for c in cells if c.endswith("*")]
@@ -155,8 +184,8 @@ def _to_iso(ctx: _Context, sheet: Any) -> None:
 
 
 def _comparison(ctx: _Context, sheet: Any) -> None:
-    for number, row in _rows(sheet, 3):
-        if not _800_53.fullmatch(row[0].upper()) or len(row) < 9:
+    for number, row in _rows(ctx, sheet, 3):
+        if not _800_53.fullmatch(row[0].upper()):
             continue
         changes = row[7].replace("\n", "; ").strip("; ")
         if changes.lower().startswith("new"):
@@ -168,10 +197,10 @@ def _comparison(ctx: _Context, sheet: Any) -> None:
 
 
 def _concept_crosswalk(ctx: _Context, sheet: Any) -> None:
-    for number, row in _rows(sheet, 2):
-        if not row or not row[0] or len(row) < 3:
+    for number, row in _rows(ctx, sheet, 2):
+        if not row[0]:
             continue
-        strength = row[5] if len(row) > 5 else ""
+        strength = row[5]
         ctx.map(number, requirement_iri("nist-csf-2.0", row[0]),
                 _controls(row[2], "nist-sp-800-53-rev5"), sheet.title,
                 f"strength: {strength}" if strength else None)

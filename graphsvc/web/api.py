@@ -10,6 +10,7 @@ from pathlib import Path
 from flask import Blueprint, Response, jsonify, request, url_for
 
 from graphsvc.errors import BadInput
+from graphsvc.importers.safety import InputLimits
 from graphsvc.migration import migrate, oscal_ssp, report_rows
 from graphsvc.output import plain_rows, spreadsheet_csv
 from graphsvc.questions import ask, describe, get_question, load_questions, parse_day
@@ -78,7 +79,8 @@ def validate_request() -> Report:
     day = parse_day(as_of, "as_of") if as_of else None
     return validate(services().store, path=Path(name), data=data,
                     baseline=request.form.get("baseline") or None,
-                    framework=request.form.get("framework") or None, as_of=day)
+                    framework=request.form.get("framework") or None, as_of=day,
+                    limits=InputLimits.of(services().config))
 
 
 def uploaded_file() -> tuple[str, bytes]:
@@ -96,7 +98,8 @@ def load_control_set() -> Response:
                           request.headers.get("Authorization")) as write:
         name, data = uploaded_file()
         store = services().store
-        triples = read_control_set(Path(name), data, store)  # checks it is a control set
+        triples = read_control_set(Path(name), data, store,  # checks it is a control set
+                                   limits=InputLimits.of(services().config))
         control_set = control_set_of(triples, name)
         graph = f"https://w3id.org/graphsvc/graph/upload/{control_set.rsplit('/', 1)[-1]}"
         write.graphs = [graph]

@@ -8,14 +8,21 @@ their group-as name (``control`` -> ``controls``), markup (``p``, ``ul``, ``inse
 
 from __future__ import annotations
 
-import json
 import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from typing import Any
 
 from graphsvc.errors import BadInput
-from graphsvc.importers.safety import MAX_DEPTH, check_depth, load_yaml, refuse_doctype
+from graphsvc.importers.safety import (
+    LIMITS,
+    InputLimits,
+    Kind,
+    check_tree,
+    check_xml,
+    load_json,
+    load_yaml,
+)
 
 MODELS = (
     "catalog", "profile", "component-definition", "system-security-plan",
@@ -63,6 +70,35 @@ INLINE_MARKUP = {"em", "strong", "b", "i", "code", "q", "sub", "sup", "a", "inse
                  "br"}
 MARKUP = BLOCK_MARKUP | INLINE_MARKUP
 
+# What the mappers read from a field, wherever it is (OSCAL gives most names one type in
+# every model; "statements" of an implemented requirement, not of a risk): a document
+# that puts something else there is refused at that place.
+_OBJECTS = ("groups controls params parts props links imports include-controls "
+            "exclude-controls matching set-parameters alters resources rlinks "
+            "implemented-requirements implemented-requirements/statements by-components "
+            "leveraged-authorizations components responsible-roles provided responsibilities "
+            "inherited satisfied control-implementations results findings control-selections "
+            "mappings maps sources targets")
+_IDS = ("uuid id control-id param-id component-uuid provided-uuid responsibility-uuid "
+        "id-ref")
+_TEXTS = "name value rel state pattern matching-rationale href role-id target-id"
+_OBJECT = ("metadata import-profile system-implementation control-implementation back-matter "
+           "export target")
+OSCAL_TYPES: dict[str, Kind] = {
+    **dict.fromkeys(_OBJECTS.split(), Kind.OBJECTS), **dict.fromkeys(_IDS.split(), Kind.ID),
+    **dict.fromkeys(_TEXTS.split(), Kind.TEXT), "with-ids": Kind.TEXTS,
+    **dict.fromkeys(_OBJECT.split(), Kind.OBJECT),
+}
+# the fields each object of these lists must have (OSCAL requires them; the mappers
+# name things by them)
+OSCAL_REQUIRED = {
+    "implemented-requirements": ("uuid", "control-id"),
+    "by-components": ("uuid", "component-uuid"),
+    **dict.fromkeys(("components", "leveraged-authorizations", "provided", "responsibilities",
+                     "inherited", "satisfied", "findings"), ("uuid",)),
+    "sources": ("id-ref",), "targets": ("id-ref",),
+}
+
 
 @dataclass(frozen=True)
 class OscalDocument:
@@ -72,47 +108,49 @@ class OscalDocument:
     data: bytes
 
 
-def read_oscal(data: bytes, *, source: str, expect: str | None = None) -> OscalDocument:
-    """Parse JSON, YAML or XML (told apart by their first character) into a document."""
-    head = data.lstrip()[:1]
+def read_oscal(data: bytes, *, source: str, expect: str | None = None,
+               limits: InputLimits = LIMITS) -> OscalDocument:
+    """Parse JSON, YAML or XML (told apart by their first character) into a document
+    whose fields hold what the mappers read (OSCAL_TYPES)."""
+    head = data.removeprefix(b"\xef\xbb\xbf").lstrip()[:1]
     if head == b"<":
-        tree = _read_xml(data, source)
+        tree = _read_xml(data, source, limits)
     elif head in (b"{", b"["):
-        try:
-            tree = json.loads(data)
-        except json.JSONDecodeError as exc:
-            raise BadInput(f"not valid JSON: {exc.msg}",
-                           where=f"{source}, line {exc.lineno}, column {exc.colno}") from exc
-        except RecursionError as exc:
-            raise BadInput("document is nested too deeply", where=source) from exc
-        check_depth(tree, source)
+        tree = load_json(data, source, limits)
     else:
-        tree = load_yaml(data, source)
+        tree = load_yaml(data, source, limits)
     if not isinstance(tree, dict) or len(tree) != 1 or next(iter(tree)) not in MODELS:
-        found = ", ".join(map(str, tree)) if isinstance(tree, dict) else type(tree).__name__
         raise BadInput(f"not an OSCAL document: expected one of {', '.join(MODELS)} at the "
-                       f"top, found {found or 'nothing'}", where=f"{source}, /")
+                       f"top, found {_found(tree)}", where=f"{source}, /")
+    check_tree(tree, source, limits, types=OSCAL_TYPES, required=OSCAL_REQUIRED,
+               surrogates=False)  # (load_json and load_yaml looked for surrogates)
     model, root = next(iter(tree.items()))
     if expect and model != expect:
         raise BadInput(f"expected an OSCAL {expect}, found a {model}", where=f"{source}, /")
     if not isinstance(root, dict):
         raise BadInput(f"the {model} must be an object", where=f"{source}, /{model}")
+    if model not in ("catalog", "profile") and not root.get("uuid"):  # it names the graph
+        raise BadInput("required field 'uuid' is missing", where=f"{source}, /{model}")
     return OscalDocument(model, root, source, data)
 
 
-def _read_xml(data: bytes, source: str) -> dict[str, Any]:
-    refuse_doctype(data, source)
-    root = ET.fromstring(data)  # no DTD (checked above), so no entities to expand
-    return {_local(root.tag): _convert(root, 0, source)}
+def _found(tree: Any) -> str:
+    if isinstance(tree, dict):
+        return ", ".join(map(str, tree)) or "an empty object"
+    return "nothing (an empty file)" if tree is None else f"a {type(tree).__name__}"
+
+
+def _read_xml(data: bytes, source: str, limits: InputLimits) -> dict[str, Any]:
+    check_xml(data, source, limits)  # UTF-8, no DTD (so no entities), depth bounded
+    root = ET.fromstring(data)
+    return {_local(root.tag): _convert(root)}
 
 
 def _local(tag: str) -> str:
     return tag.rsplit("}", 1)[-1]
 
 
-def _convert(element: ET.Element, depth: int, source: str) -> Any:
-    if depth > MAX_DEPTH:
-        raise BadInput(f"document is nested more than {MAX_DEPTH} levels deep", where=source)
+def _convert(element: ET.Element) -> Any:
     children = list(element)
     if not element.attrib and all(_local(c.tag) in MARKUP for c in children):
         return _markup_text(element)
@@ -124,7 +162,7 @@ def _convert(element: ET.Element, depth: int, source: str) -> Any:
         tag = _local(child.tag)
         if tag not in MARKUP:
             name = GROUP_AS_IN.get((_local(element.tag), tag)) or GROUP_AS.get(tag, tag)
-            node.setdefault(name, []).append(_convert(child, depth + 1, source))
+            node.setdefault(name, []).append(_convert(child))
     return node
 
 

@@ -13,12 +13,12 @@ from graphsvc.errors import BadInput
 from graphsvc.importers.model import Built, ImportReport, finish
 from graphsvc.importers.oscal.assessment import assessment_graph
 from graphsvc.importers.oscal.catalog import catalog_graph
-from graphsvc.importers.oscal.document import read_oscal
+from graphsvc.importers.oscal.document import OscalDocument, read_oscal
 from graphsvc.importers.oscal.mapping import mapping_collection_graph
 from graphsvc.importers.oscal.profile import profile_graph
 from graphsvc.importers.oscal.ssp import component_definition_graph, ssp_graph
 from graphsvc.importers.releases import ReleaseGraphs
-from graphsvc.importers.safety import read_limited
+from graphsvc.importers.safety import LIMITS, InputLimits, read_limited
 from graphsvc.namespaces import DCTERMS, GC
 from graphsvc.store import Store, Triple
 from graphsvc.store.embedded import EmbeddedStore
@@ -34,7 +34,7 @@ def import_oscal(store: Store, paths: Iterable[Path], *, max_bytes: int,
                  framework: str | None = None, catalog: str | None = None,
                  release: str | None = None,
                  progress: Callable[[ImportReport], None] = lambda _: None,
-                 ) -> list[ImportReport]:
+                 limits: InputLimits = LIMITS) -> list[ImportReport]:
     """Import files in order, all in one transaction: on any error nothing is written.
 
     A profile may select from a catalog, and an SSP name a baseline, imported earlier
@@ -42,7 +42,7 @@ def import_oscal(store: Store, paths: Iterable[Path], *, max_bytes: int,
     """
     documents = ((str(path), read_limited(path, max_bytes)) for path in paths)
     graphs, reports = build_batch(store, documents, framework=framework, catalog=catalog,
-                                  release=release, progress=progress)
+                                  release=release, progress=progress, limits=limits)
     commit(store, graphs)
     return reports
 
@@ -51,6 +51,7 @@ def build_batch(store: Store, documents: Iterable[tuple[str, bytes]], *,
                 framework: str | None = None, catalog: str | None = None,
                 release: str | None = None,
                 progress: Callable[[ImportReport], None] = lambda _: None,
+                limits: InputLimits = LIMITS,
                 ) -> tuple[dict[str, list[Triple]], list[ImportReport]]:
     """The graphs (source, bytes) documents become, each built against the store plus
     what the batch built before it; nothing is written to the store."""
@@ -60,7 +61,7 @@ def build_batch(store: Store, documents: Iterable[tuple[str, bytes]], *,
     reports = []
     for source, data in documents:
         built = build_oscal([store, batch], data, source=source, framework=framework,
-                            catalog=catalog, release=release)
+                            catalog=catalog, release=release, limits=limits)
         report, triples = finish(built, source, data)
         if built.release is not None:
             counts, warnings = releases.take(built.release, source, data)
@@ -81,9 +82,17 @@ def build_batch(store: Store, documents: Iterable[tuple[str, bytes]], *,
 
 def build_oscal(stores: Sequence[Store], data: bytes, *, source: str,
                 framework: str | None = None, catalog: str | None = None,
-                release: str | None = None) -> Built:
+                release: str | None = None, limits: InputLimits = LIMITS) -> Built:
     """What an OSCAL document states, not yet written."""
-    doc = read_oscal(data, source=source)
+    return build_document(stores, read_oscal(data, source=source, limits=limits),
+                          framework=framework, catalog=catalog, release=release)
+
+
+def build_document(stores: Sequence[Store], doc: OscalDocument, *,
+                   framework: str | None = None, catalog: str | None = None,
+                   release: str | None = None) -> Built:
+    """What a document read by :func:`read_oscal` states, not yet written."""
+    source = doc.source
     builders: dict[str, Callable[[], Built]] = {
         "catalog": lambda: catalog_graph(doc, framework, release),
         "profile": lambda: profile_graph(doc, stores, catalog, release),
@@ -95,6 +104,11 @@ def build_oscal(stores: Sequence[Store], data: bytes, *, source: str,
     }
     if doc.model not in builders:
         raise BadInput(f"importing an OSCAL {doc.model} is not supported yet", where=source)
-    built = builders[doc.model]()
+    try:
+        built = builders[doc.model]()
+    except (TypeError, AttributeError, KeyError, ValueError, IndexError) as exc:
+        # read_oscal's checks keep the mappers' assumptions; this says where it did not
+        raise BadInput(f"the {doc.model} is not shaped as OSCAL defines it "
+                       f"({type(exc).__name__}: {exc})", where=source) from exc
     built.model = doc.model
     return built

@@ -36,6 +36,7 @@ from graphsvc.importers.oscal.document import (
     text,
     value_text,
 )
+from graphsvc.importers.safety import identifier
 from graphsvc.namespaces import GC, GRAPH, ID
 from graphsvc.store import Rows, Store
 from graphsvc.store.bindings import values_block
@@ -61,7 +62,7 @@ def ssp_graph(doc: OscalDocument, stores: Sequence[Store], framework: str | None
     which was assumed."""
     root = doc.root
     metadata = required(doc, root, "metadata", "/system-security-plan")
-    uuid = root.get("uuid") or doc.source
+    uuid = root["uuid"]
     built = Built(str(GRAPH[f"oscal/ssp/{uuid}"]))
     title = text(metadata, "title")
     control_set = built.node(ID[f"controlset/{uuid}"], GC.ControlSet, title=title)
@@ -90,8 +91,8 @@ def ssp_graph(doc: OscalDocument, stores: Sequence[Store], framework: str | None
         built.counts["leveraged authorizations"] += 1
     leveraged: dict[str, URIRef] = {}  # component UUID -> the authorization it comes under
     for component in many(implementation, "components"):
-        _component(built, system, component)
-        authorization = prop(component, "leveraged-authorization-uuid")
+        _component(built, system, component, doc)
+        authorization = _authorization(doc, component)
         if authorization:
             leveraged[component["uuid"]] = oscal_iri(authorization)
             if authorization not in authorizations:
@@ -180,13 +181,13 @@ DEFINED = "ASK { ?x a ?kind }"
 def component_definition_graph(doc: OscalDocument, framework: str | None = None) -> Built:
     root = doc.root
     metadata = required(doc, root, "metadata", "/component-definition")
-    uuid = root.get("uuid") or doc.source
+    uuid = root["uuid"]
     built = Built(str(GRAPH[f"oscal/component-definition/{uuid}"]))
     definition = built.node(oscal_iri(uuid), GC.ComponentDefinition,
                             title=text(metadata, "title"))
     built.counts["component definitions"] += 1
     for component in many(root, "components"):
-        node = _component(built, definition, component)
+        node = _component(built, definition, component, doc)
         built.add(node, GC.definedIn, definition)
         for ci in many(component, "control-implementations"):
             fw = framework or _framework_of_source(doc, ci)
@@ -196,13 +197,21 @@ def component_definition_graph(doc: OscalDocument, framework: str | None = None)
     return built
 
 
-def _component(built: Built, owner: URIRef, component: dict[str, Any]) -> URIRef:
+def _authorization(doc: OscalDocument, component: dict[str, Any]) -> str | None:
+    """The UUID of the leveraged authorization a component comes under, if it names one."""
+    authorization = prop(component, "leveraged-authorization-uuid")
+    return identifier(authorization, f"{doc.source}, component {component['uuid']}, "
+                      "prop leveraged-authorization-uuid") if authorization else None
+
+
+def _component(built: Built, owner: URIRef, component: dict[str, Any],
+               doc: OscalDocument) -> URIRef:
     node = built.node(oscal_iri(component["uuid"]), GC.SystemComponent,
                       title=text(component, "title"))
     built.add(node, GC.componentType, component.get("type"))
     built.add(node, GC.description, text(component, "description"))
     built.add(owner, GC.hasComponent, node)
-    authorization = prop(component, "leveraged-authorization-uuid")
+    authorization = _authorization(doc, component)
     if authorization:
         built.add(node, GC.viaAuthorization, oscal_iri(authorization))
     built.counts["components"] += 1
