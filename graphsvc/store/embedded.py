@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import os
 import threading
+import time
+import uuid
 from collections import OrderedDict
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sized
 from functools import lru_cache
 from itertools import islice
 from pathlib import Path
@@ -13,8 +17,9 @@ import pyoxigraph as ox
 from rdflib import XSD, Graph
 from rdflib.term import BNode, Literal, URIRef
 
-from graphsvc.errors import BadInput, StoreError
+from graphsvc.errors import BadInput, GraphsvcError, StoreError
 from graphsvc.store import (
+    STAGING_PREFIX,
     QueryResult,
     Rows,
     Store,
@@ -26,125 +31,279 @@ from graphsvc.store import (
     plan_write,
     replaced,
     term_bytes,
+    views,
 )
 from graphsvc.store.bindings import bind_values
 from graphsvc.store.guard import check_query, engine_syntax_error
 
 _XSD_STRING = str(XSD.string)
-KEPT_ANSWERS = 512  # recent SELECT / ASK answers kept until the next write
+KEPT_ANSWERS = 512  # recent SELECT / ASK answers kept per state of the store
+BULK_QUADS = 10_000  # on disk, writes this big go through Oxigraph's bulk loader
+JOURNAL = "graphsvc-write.json"  # in the store directory while a write is under way
+_MISSING = object()
+
+
+class _State:
+    """What queries read (the writer's store, or a published view) and the answers kept
+    for that state: a write or a move to a newer view starts a new one."""
+
+    def __init__(self, store: ox.Store, view: views.View | None, keep: bool) -> None:
+        self.store = store
+        self.view = view  # holds the view's lock while a query may read it
+        self.answers: OrderedDict[tuple[str, int | None, int | None], QueryResult] | None = (
+            OrderedDict() if keep else None)
+        self.lock = threading.Lock()
+
+    def kept(self, key: tuple[str, int | None, int | None]) -> object:
+        if self.answers is None:
+            return _MISSING
+        with self.lock:
+            if key not in self.answers:
+                return _MISSING
+            self.answers.move_to_end(key)
+            return self.answers[key]
+
+    def keep(self, key: tuple[str, int | None, int | None], answer: QueryResult) -> None:
+        if self.answers is None or isinstance(answer, Graph):  # graphs are mutable
+            return
+        with self.lock:
+            self.answers[key] = answer
+            while len(self.answers) > KEPT_ANSWERS:
+                self.answers.popitem(last=False)
 
 
 class EmbeddedStore(Store):
     """Oxigraph through pyoxigraph. ``path=None`` keeps everything in memory (tests).
 
-    One process may write; others open the same directory with ``read_only=True``.
+    On disk, the process that opens the directory read-write is its one writer: after
+    every write it publishes a view (:mod:`graphsvc.store.views`). With ``read_only=True``
+    a process reads the newest view instead and moves to a newer one at its next query,
+    so readers in any process see a write as soon as the writer has returned from it,
+    and never touch the writer's files. Recent answers are kept until the state they
+    were computed on changes (a write, or a newer view).
     """
 
     def __init__(self, path: Path | None = None, *, read_only: bool = False,
                  keep_answers: bool = True) -> None:
         self.path = path
         self.read_only = read_only
-        try:
+        self._keep = keep_answers
+        self._moving = threading.Lock()
+        self._marker: str | None = None  # the last write's commit mark (an empty graph)
+        if read_only:
             if path is None:
-                self._store = ox.Store()
-            elif read_only:
-                self._store = ox.Store.read_only(str(path))
-            else:
-                path.mkdir(parents=True, exist_ok=True)
-                self._store = ox.Store(str(path))
-        except OSError as exc:
-            hint = ("; another process writes to it (a running `graphsvc serve`?): stop it, "
-                    "or load through its HTTP API" if "LOCK" in str(exc) else "")
-            raise StoreError(f"cannot open the store: {exc}{hint}", where=str(path)) from exc
-        # Answers are kept until this store writes. Only where this process is the one
-        # writer: a read-only opener cannot know when another process writes.
-        self._answers: OrderedDict[tuple[str, int | None, int | None], QueryResult] | None = (
-            OrderedDict() if keep_answers and not read_only else None)
-        self._answers_lock = threading.Lock()
-        if not read_only:
-            self._drop_leftover_staging()
+                raise ValueError("an in-memory store has no readers")
+            view = self._newest_view(path)
+            self._now = _State(view.store, view, keep_answers)
+            return
+        self._store = _open_writer(path)
+        self._now = _State(self._store, None, keep_answers)
+        if path is not None:
+            try:
+                self._recover()
+            except OSError as exc:
+                raise StoreError(f"cannot recover the store: {exc}", where=str(path)) from exc
 
     def query(self, sparql: str, bindings: Mapping[str, Term] | None = None, *,
               limit: int | None = None, max_bytes: int | None = None) -> QueryResult:
         if bindings:  # written in as constants: the planner uses them, substitutions not
             sparql = bind_values(sparql, bindings)
         sparql = check_query(sparql).text  # the text the guard read is the one that runs
+        state = self._state()
         key = (sparql, limit, max_bytes)
-        if self._answers is not None:
-            with self._answers_lock:
-                if key in self._answers:
-                    self._answers.move_to_end(key)
-                    return self._answers[key]
-        answer = self._evaluate(sparql, limit, max_bytes)
-        if self._answers is not None and not isinstance(answer, Graph):  # graphs are mutable
-            with self._answers_lock:
-                self._answers[key] = answer
-                while len(self._answers) > KEPT_ANSWERS:
-                    self._answers.popitem(last=False)
+        answer = state.kept(key)
+        if answer is not _MISSING:
+            return answer  # type: ignore[return-value]
+        answer = _evaluate(state.store, sparql, limit, max_bytes)
+        state.keep(key, answer)
         return answer
 
-    def _evaluate(self, sparql: str, limit: int | None, max_bytes: int | None) -> QueryResult:
+    def _state(self) -> _State:
+        """The state to read: a reader moves to the newest view (one readlink to know)."""
+        now = self._now
+        if not self.read_only or views.newest(self.path) in (now.view.name, None):
+            return now
+        with self._moving:
+            if views.newest(self.path) not in (self._now.view.name, None):
+                view = self._newest_view(self.path)
+                self._now = _State(view.store, view, self._keep)
+            return self._now
+
+    @staticmethod
+    def _newest_view(path: Path) -> views.View:
+        """The newest view; a store that has none yet (made before views existed) gets
+        one from a writer: ours if nobody else writes, else the one that does."""
         try:
-            result = self._store.query(sparql, use_default_graph_as_union=True)
-        except SyntaxError as exc:
-            raise engine_syntax_error(exc) from exc
+            view = views.open_newest(path)
+            if view is None:
+                if not (path / "CURRENT").is_file():
+                    raise StoreError("there is no store here; `graphsvc init` makes one",
+                                     where=str(path))
+                try:
+                    EmbeddedStore(path).close()
+                except StoreError as exc:  # another writer: it publishes when it starts
+                    if "another process writes" not in exc.message:
+                        raise
+                for _ in range(600):
+                    view = views.open_newest(path)
+                    if view is not None:
+                        break
+                    time.sleep(0.1)
+                else:
+                    raise StoreError("no view of the store was published; is its writer "
+                                     "stuck?", where=str(path))
         except OSError as exc:
-            raise StoreError(f"query failed: {exc}") from exc
-        try:
-            return _converted(result, limit, max_bytes)
-        finally:  # Oxigraph's result may only be dropped by the thread that made it
-            del result
+            raise StoreError(f"cannot open the store: {exc}", where=str(path)) from exc
+        return view
 
     def write(self, graphs: Mapping[str, Iterable[Triple]], *,
               replace: bool | Collection[str] = False, drop: Iterable[str] = ()) -> None:
+        self._check_writer()
         targets = {str(check_iri(g, "graph")): triples for g, triples in graphs.items()}
         dropped = [str(check_iri(g, "graph")) for g in drop if g not in targets]
         replacing = replaced(replace, targets)
-        # extend() is one transaction, so adding needs no staging; replacing does, and
-        # so does dropping (the drops and the moves are one update)
         existing = {t for t in targets if self._store.contains_named_graph(ox.NamedNode(t))}
-        staged = existing & replacing if not dropped else existing
-        first = plan_write(targets, staged)
+        # Adding is one atomic insert. Replacing or dropping also takes an update, so then
+        # the graphs that exist are written to staging graphs that the update moves in.
+        settle = bool(existing & replacing or dropped)
+        first = plan_write(targets, existing if settle else set())
+        moves = {stage: target for target, stage in first.items() if stage != target}
+        new = [t for t in targets if t not in existing] if settle else []
+        marker = STAGING_PREFIX + "done-" + uuid.uuid4().hex if settle else None
+        journal = self._begin(new, marker)
+        try:
+            self._insert(first, targets)
+            if settle:
+                self._settle(moves, replacing, dropped, new, marker)
+        except GraphsvcError:
+            self._end(journal, written=False)
+            raise
+        self._end(journal, written=True)
+
+    def _insert(self, first: Mapping[str, str], targets: Mapping[str, Iterable[Triple]]
+                ) -> None:
         quads = (
             ox.Quad(to_ox(s), to_ox(p), to_ox(o), graph)
             for target, triples in targets.items()
             for graph in [ox.NamedNode(first[target])]
             for s, p, o in triples
         )
-        moves = {stage: target for target, stage in first.items() if stage != target}
+        size = sum(len(t) if isinstance(t, Sized) else BULK_QUADS for t in targets.values())
         try:
-            self._store.extend(quads)
+            if self.path is not None and size >= BULK_QUADS:
+                self._store.bulk_extend(quads)  # one ingestion: all or nothing, little memory
+            else:
+                self._store.extend(quads)
         except (OSError, ValueError, TypeError) as exc:
             raise StoreError(f"write failed, nothing was changed: {exc}") from exc
+
+    def _settle(self, moves: Mapping[str, str], replacing: Collection[str],
+                dropped: list[str], new: list[str], marker: str | None) -> None:
+        """One update: staging graphs into place, drops, and the mark that says so."""
+        update = move_update(moves, replacing=replacing, drop=dropped)
+        if self.path is not None:  # the mark tells recovery this write is complete
+            marks = [f"CREATE SILENT GRAPH <{marker}>"]
+            if self._marker:
+                marks.append(f"DROP SILENT GRAPH <{self._marker}>")
+            update = " ;\n".join([update, *marks] if update else marks)
         try:
-            if moves or dropped:
-                self._update(move_update(moves, replacing=replacing, drop=dropped))
+            self._update(update)
         except (OSError, ValueError, TypeError) as exc:
-            self.drop(t for t in targets if t not in existing)
+            Store.drop(self, [*new, *moves])
             raise StoreError(f"write failed, nothing was changed: {exc}") from exc
-        finally:
-            self.drop(moves)
-            self._forget_answers()
+        self._marker = marker if self.path is not None else None
+
+    def drop(self, graphs: Iterable[str]) -> None:
+        self._check_writer()
+        journal = self._begin([], None)
+        try:
+            super().drop(graphs)  # one update
+        except (OSError, ValueError) as exc:
+            self._end(journal, written=False)
+            raise StoreError(f"drop failed, nothing was changed: {exc}") from exc
+        self._end(journal, written=True)
 
     def _update(self, update: str) -> None:
-        try:
-            self._store.update(update)
-        finally:  # (a query running meanwhile may have kept an answer from before)
-            self._forget_answers()
+        self._store.update(update)
 
-    def _forget_answers(self) -> None:
-        if self._answers is not None:
-            with self._answers_lock:
-                self._answers.clear()
+    def _check_writer(self) -> None:
+        if self.read_only:
+            raise StoreError("this process reads the store (read-only); writes go through "
+                             "its writer", where=str(self.path))
 
-    def _drop_leftover_staging(self) -> None:
-        """A process killed mid-load may leave a staging graph; it was never visible."""
-        self.drop(str(g.value) for g in self._store.named_graphs() if is_staging(g.value))
+    def _begin(self, new: list[str], marker: str | None) -> Path | None:
+        """Note the write in the journal before anything is written: if the process dies,
+        the next writer finishes it (publishes its view) or undoes it (drops ``new``, the
+        graphs it made, unless ``marker`` says the write was complete)."""
+        if self.path is None:
+            return None
+        journal = self.path / JOURNAL
+        with open(journal, "w", encoding="utf-8") as out:
+            json.dump({"new": new, "marker": marker}, out)
+            out.flush()
+            os.fsync(out.fileno())
+        return journal
+
+    def _end(self, journal: Path | None, *, written: bool) -> None:
+        if written:
+            self._now = _State(self._store, None, self._keep)  # answers start afresh
+            if self.path is not None:
+                try:
+                    views.publish(self._store, self.path)
+                except OSError as exc:  # the journal stays: the next writer publishes
+                    raise StoreError(f"written, but not yet visible to readers: {exc}",
+                                     where=str(self.path)) from exc
+        if journal is not None:
+            journal.unlink()
+
+    def _recover(self) -> None:
+        """At the writer's start: finish or undo a write a crash interrupted, drop the
+        staging graphs it left, and publish a view if the newest may be behind."""
+        assert self.path is not None
+        journal = self.path / JOURNAL
+        pending = json.loads(journal.read_text(encoding="utf-8")) if journal.exists() else None
+        if pending and pending["marker"] and not self._store.contains_named_graph(
+                ox.NamedNode(pending["marker"])):
+            Store.drop(self, pending["new"])  # incomplete: the graphs it made go
+        Store.drop(self, [str(g.value) for g in self._store.named_graphs()
+                          if is_staging(g.value)])
+        if pending is not None or views.newest(self.path) is None:
+            views.publish(self._store, self.path)
+        journal.unlink(missing_ok=True)
 
     def close(self) -> None:
-        if self.path is not None and not self.read_only:
+        if self.read_only:
+            del self._now
+            return
+        if self.path is not None:
             self._store.flush()
-        del self._store
+        del self._now, self._store
+
+
+def _open_writer(path: Path | None) -> ox.Store:
+    try:
+        if path is None:
+            return ox.Store()
+        path.mkdir(parents=True, exist_ok=True)
+        return ox.Store(str(path))
+    except OSError as exc:
+        hint = ("; another process writes to it (a running `graphsvc serve`?): stop it, "
+                "or load through its HTTP API" if "LOCK" in str(exc) else "")
+        raise StoreError(f"cannot open the store: {exc}{hint}", where=str(path)) from exc
+
+
+def _evaluate(store: ox.Store, sparql: str, limit: int | None, max_bytes: int | None
+              ) -> QueryResult:
+    try:
+        result = store.query(sparql, use_default_graph_as_union=True)
+    except SyntaxError as exc:
+        raise engine_syntax_error(exc) from exc
+    except OSError as exc:
+        raise StoreError(f"query failed: {exc}") from exc
+    try:
+        return _converted(result, limit, max_bytes)
+    finally:  # Oxigraph's result may only be dropped by the thread that made it
+        del result
 
 
 def _converted(result: object, limit: int | None, max_bytes: int | None) -> QueryResult:
