@@ -12,6 +12,7 @@ from collections.abc import Collection, Iterable, Mapping, Sized
 from functools import lru_cache
 from itertools import islice
 from pathlib import Path
+from typing import Any
 
 import pyoxigraph as ox
 from rdflib import XSD, Graph
@@ -50,11 +51,11 @@ class _State:
     def __init__(self, store: ox.Store, view: views.View | None, keep: bool) -> None:
         self.store = store
         self.view = view  # holds the view's lock while a query may read it
-        self.answers: OrderedDict[tuple[str, int | None, int | None], QueryResult] | None = (
+        self.answers: OrderedDict[tuple[Any, ...], QueryResult] | None = (
             OrderedDict() if keep else None)
         self.lock = threading.Lock()
 
-    def kept(self, key: tuple[str, int | None, int | None]) -> object:
+    def kept(self, key: tuple[Any, ...]) -> object:
         if self.answers is None:
             return _MISSING
         with self.lock:
@@ -63,7 +64,7 @@ class _State:
             self.answers.move_to_end(key)
             return self.answers[key]
 
-    def keep(self, key: tuple[str, int | None, int | None], answer: QueryResult) -> None:
+    def keep(self, key: tuple[Any, ...], answer: QueryResult) -> None:
         if self.answers is None or isinstance(answer, Graph):  # graphs are mutable
             return
         with self.lock:
@@ -106,14 +107,14 @@ class EmbeddedStore(Store):
 
     def query(self, sparql: str, bindings: Mapping[str, Term] | None = None, *,
               limit: int | None = None, max_bytes: int | None = None) -> QueryResult:
+        state = self._state()
+        key = (sparql, tuple(sorted(bindings.items())) if bindings else (), limit, max_bytes)
+        answer = state.kept(key)  # only texts the guard passed have answers kept
+        if answer is not _MISSING:
+            return answer  # type: ignore[return-value]
         if bindings:  # written in as constants: the planner uses them, substitutions not
             sparql = bind_values(sparql, bindings)
         sparql = check_query(sparql).text  # the text the guard read is the one that runs
-        state = self._state()
-        key = (sparql, limit, max_bytes)
-        answer = state.kept(key)
-        if answer is not _MISSING:
-            return answer  # type: ignore[return-value]
         answer = _evaluate(state.store, sparql, limit, max_bytes)
         state.keep(key, answer)
         return answer
@@ -237,11 +238,12 @@ class EmbeddedStore(Store):
         graphs it made, unless ``marker`` says the write was complete)."""
         if self.path is None:
             return None
-        journal = self.path / JOURNAL
-        with open(journal, "w", encoding="utf-8") as out:
+        journal, written = self.path / JOURNAL, self.path / (JOURNAL + ".new")
+        with open(written, "w", encoding="utf-8") as out:
             json.dump({"new": new, "marker": marker}, out)
             out.flush()
             os.fsync(out.fileno())
+        os.replace(written, journal)  # there whole, or not at all
         return journal
 
     def _end(self, journal: Path | None, *, written: bool) -> None:
@@ -269,6 +271,8 @@ class EmbeddedStore(Store):
                           if is_staging(g.value)])
         if pending is not None or views.newest(self.path) is None:
             views.publish(self._store, self.path)
+        else:
+            views.remove_unused(self.path)
         journal.unlink(missing_ok=True)
 
     def close(self) -> None:
@@ -277,6 +281,7 @@ class EmbeddedStore(Store):
             return
         if self.path is not None:
             self._store.flush()
+            views.remove_unused(self.path)
         del self._now, self._store
 
 

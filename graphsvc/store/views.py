@@ -88,11 +88,15 @@ def publish(store: ox.Store, path: Path) -> str:
     os.symlink(name, link)
     os.replace(link, views / CURRENT)
     _sync(views)
-    _remove_unused(views, keep=name)
+    remove_unused(path)
     return name
 
 
-def _remove_unused(views: Path, *, keep: str) -> None:
+def remove_unused(path: Path) -> None:
+    """Remove the views no reader holds, all but the newest (only the writer calls this)."""
+    views, keep = path / VIEWS, newest(path)
+    if keep is None:
+        return
     for entry in os.listdir(views):
         if entry in (keep, CURRENT):
             continue

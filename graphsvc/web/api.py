@@ -18,8 +18,6 @@ from graphsvc.validation_output import as_json, sarif
 from graphsvc.web import services
 from graphsvc.web.auth import authorized_write
 from graphsvc.web.openapi import document
-from graphsvc.writes import commit
-from graphsvc.writes import drop_graphs as drop
 
 blueprint = Blueprint("api", __name__, url_prefix="/api")
 
@@ -99,8 +97,7 @@ def load_control_set() -> Response:
         control_set = control_set_of(triples, name)
         graph = f"https://w3id.org/graphsvc/graph/upload/{control_set.rsplit('/', 1)[-1]}"
         write.graphs = [graph]
-        commit(store, {graph: list(triples)})
-        services().pool.refresh()
+        services().writes.commit({graph: list(triples)})
     return jsonify(graph=graph, controlSet=str(control_set), triples=len(triples)), 201
 
 
@@ -115,6 +112,5 @@ def drop_graphs() -> Response:
         if not graphs:
             raise BadInput("name the graphs to drop: ?graph=IRI (repeatable)", where="graph")
         write.graphs = graphs
-        drop(services().store, graphs)  # all or nothing; an unknown graph is a 404
-        services().pool.refresh()
+        services().writes.drop(graphs)  # all or nothing; an unknown graph is a 404
     return jsonify(dropped=graphs)
