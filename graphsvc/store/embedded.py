@@ -343,18 +343,19 @@ def _named_node(iri: str) -> ox.NamedNode:
 
 def to_ox(term: Term) -> ox.NamedNode | ox.BlankNode | ox.Literal:
     """rdflib term -> Oxigraph term (IRIs repeat a lot: predicates, types, controls)."""
-    if type(term) is URIRef:
+    kind = type(term)
+    if kind is URIRef:
         return _named_node(term)
+    if kind is Literal or isinstance(term, Literal):
+        if term.language:
+            return ox.Literal(str(term), language=term.language)
+        if term.datatype:
+            return ox.Literal(str(term), datatype=_named_node(term.datatype))
+        return ox.Literal(str(term))
     if isinstance(term, URIRef):
         return ox.NamedNode(str(term))
     if isinstance(term, BNode):
         return ox.BlankNode(str(term))
-    if isinstance(term, Literal):
-        if term.language:
-            return ox.Literal(str(term), language=term.language)
-        if term.datatype:
-            return ox.Literal(str(term), datatype=ox.NamedNode(str(term.datatype)))
-        return ox.Literal(str(term))
     raise BadInput(f"not an RDF term: {term!r}")
 
 
