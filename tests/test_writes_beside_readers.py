@@ -2,7 +2,7 @@
 restarted (it recovers), while other processes read the whole time. Readers never
 open the writer's files (they read the views it publishes), so they never fail, never
 replay its log, never see half a write; every acknowledged write is kept; a write that
-a crash cut short is undone whole."""
+a crash cut short is, once the next writer starts, whole or absent."""
 
 from __future__ import annotations
 

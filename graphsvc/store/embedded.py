@@ -6,9 +6,8 @@ import json
 import os
 import threading
 import time
-import uuid
 from collections import OrderedDict
-from collections.abc import Collection, Iterable, Mapping, Sized
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sized
 from functools import lru_cache
 from itertools import islice
 from pathlib import Path
@@ -20,7 +19,6 @@ from rdflib.term import BNode, Literal, URIRef
 
 from graphsvc.errors import BadInput, GraphsvcError, StoreError
 from graphsvc.store import (
-    STAGING_PREFIX,
     QueryResult,
     Rows,
     Store,
@@ -28,8 +26,6 @@ from graphsvc.store import (
     Triple,
     check_iri,
     is_staging,
-    move_update,
-    plan_write,
     replaced,
     term_bytes,
     views,
@@ -41,6 +37,7 @@ _XSD_STRING = str(XSD.string)
 KEPT_ANSWERS = 512  # recent SELECT / ASK answers kept per state of the store
 BULK_QUADS = 10_000  # on disk, writes this big go through Oxigraph's bulk loader
 JOURNAL = "graphsvc-write.json"  # in the store directory while a write is under way
+CONTENT = "graphsvc-write.nq"  # what a replacement writes, until it is in
 _MISSING = object()
 
 
@@ -90,7 +87,6 @@ class EmbeddedStore(Store):
         self.read_only = read_only
         self._keep = keep_answers
         self._moving = threading.Lock()
-        self._marker: str | None = None  # the last write's commit mark (an empty graph)
         if read_only:
             if path is None:
                 raise ValueError("an in-memory store has no readers")
@@ -160,69 +156,94 @@ class EmbeddedStore(Store):
     def write(self, graphs: Mapping[str, Iterable[Triple]], *,
               replace: bool | Collection[str] = False, drop: Iterable[str] = ()) -> None:
         self._check_writer()
+        self._complete_pending()
         targets = {str(check_iri(g, "graph")): triples for g, triples in graphs.items()}
-        dropped = [str(check_iri(g, "graph")) for g in drop if g not in targets]
-        replacing = replaced(replace, targets)
-        existing = {t for t in targets if self._store.contains_named_graph(ox.NamedNode(t))}
-        # Adding is one atomic insert. Replacing or dropping also takes an update, so then
-        # the graphs that exist are written to staging graphs that the update moves in.
-        settle = bool(existing & replacing or dropped)
-        first = plan_write(targets, existing if settle else set())
-        moves = {stage: target for target, stage in first.items() if stage != target}
-        new = [t for t in targets if t not in existing] if settle else []
-        marker = STAGING_PREFIX + "done-" + uuid.uuid4().hex if settle else None
-        journal = self._begin(new, marker)
-        try:
-            self._insert(first, targets)
-            if settle:
-                self._settle(moves, replacing, dropped, new, marker)
-        except GraphsvcError:
-            self._end(journal, written=False)
-            raise
-        self._end(journal, written=True)
-
-    def _insert(self, first: Mapping[str, str], targets: Mapping[str, Iterable[Triple]]
-                ) -> None:
-        quads = (
-            ox.Quad(to_ox(s), to_ox(p), to_ox(o), graph)
-            for target, triples in targets.items()
-            for graph in [ox.NamedNode(first[target])]
-            for s, p, o in triples
-        )
+        gone = [*replaced(replace, targets),
+                *(str(check_iri(g, "graph")) for g in drop if g not in targets)]
+        cleared = [g for g in gone if self._store.contains_named_graph(ox.NamedNode(g))]
+        quads = (ox.Quad(to_ox(s), to_ox(p), to_ox(o), graph)
+                 for target, triples in targets.items()
+                 for graph in [ox.NamedNode(target)]
+                 for s, p, o in triples)
         size = sum(len(t) if isinstance(t, Sized) else BULK_QUADS for t in targets.values())
+        if self.path is None:
+            self._write_in_memory(quads, cleared)
+        elif cleared:
+            self._replace(quads, cleared, size)
+        else:  # adding only: one insert, all or nothing
+            journal = self._begin({})
+            try:
+                self._insert(quads, size)
+            except GraphsvcError:
+                self._end(journal, written=False)
+                raise
+            self._end(journal, written=True)
+
+    def _insert(self, quads: Iterator[ox.Quad], size: int) -> None:
         try:
-            if self.path is not None and size >= BULK_QUADS:
+            if size >= BULK_QUADS:
                 self._store.bulk_extend(quads)  # one ingestion: all or nothing, little memory
             else:
                 self._store.extend(quads)
         except (OSError, ValueError, TypeError) as exc:
             raise StoreError(f"write failed, nothing was changed: {exc}") from exc
 
-    def _settle(self, moves: Mapping[str, str], replacing: Collection[str],
-                dropped: list[str], new: list[str], marker: str | None) -> None:
-        """One update: staging graphs into place, drops, and the mark that says so."""
-        update = move_update(moves, replacing=replacing, drop=dropped)
-        if self.path is not None:  # the mark tells recovery this write is complete
-            marks = [f"CREATE SILENT GRAPH <{marker}>"]
-            if self._marker:
-                marks.append(f"DROP SILENT GRAPH <{self._marker}>")
-            update = " ;\n".join([update, *marks] if update else marks)
-        try:
-            self._update(update)
+    def _replace(self, quads: Iterator[ox.Quad], cleared: list[str], size: int) -> None:
+        """Graphs go and content comes in two steps, so the content is first written to
+        a file and the journal says so: whatever happens after that, the write is
+        completed (by the next write, or by the next writer after a crash)."""
+        content = self.path / CONTENT
+        try:  # every term is checked here, before anything changes
+            ox.serialize(quads, str(content), ox.RdfFormat.N_QUADS)
+            _sync(content)
         except (OSError, ValueError, TypeError) as exc:
-            Store.drop(self, [*new, *moves])
+            content.unlink(missing_ok=True)
             raise StoreError(f"write failed, nothing was changed: {exc}") from exc
-        self._marker = marker if self.path is not None else None
+        journal = self._begin({"clear": cleared, "size": size})
+        try:
+            self._drop_now(cleared)
+        except (OSError, ValueError) as exc:
+            self._end(journal, written=False)
+            raise StoreError(f"write failed, nothing was changed: {exc}") from exc
+        self._load_content(size)
+        self._end(journal, written=True)
+
+    def _load_content(self, size: int) -> None:
+        """The second step of a replacement; done again after a crash (adding the same
+        quads twice changes nothing)."""
+        content = self.path / CONTENT
+        try:
+            if size >= BULK_QUADS:
+                self._store.bulk_load(path=str(content), format=ox.RdfFormat.N_QUADS)
+            else:
+                self._store.load(path=str(content), format=ox.RdfFormat.N_QUADS)
+        except OSError as exc:  # the journal stays: the next write or start completes it
+            raise StoreError(f"write interrupted; it is completed when the store is next "
+                             f"written or opened: {exc}", where=str(self.path)) from exc
+
+    def _write_in_memory(self, quads: Iterator[ox.Quad], cleared: list[str]) -> None:
+        try:
+            checked = list(quads)  # every term is checked before anything changes
+        except (ValueError, TypeError) as exc:
+            raise StoreError(f"write failed, nothing was changed: {exc}") from exc
+        if cleared:
+            self._drop_now(cleared)
+        self._store.extend(checked)
+        self._now = _State(self._store, None, self._keep)
 
     def drop(self, graphs: Iterable[str]) -> None:
         self._check_writer()
-        journal = self._begin([], None)
+        self._complete_pending()
+        journal = self._begin({})
         try:
-            super().drop(graphs)  # one update
+            self._drop_now(graphs)
         except (OSError, ValueError) as exc:
             self._end(journal, written=False)
             raise StoreError(f"drop failed, nothing was changed: {exc}") from exc
         self._end(journal, written=True)
+
+    def _drop_now(self, graphs: Iterable[str]) -> None:
+        super().drop(graphs)  # one update
 
     def _update(self, update: str) -> None:
         self._store.update(update)
@@ -232,15 +253,20 @@ class EmbeddedStore(Store):
             raise StoreError("this process reads the store (read-only); writes go through "
                              "its writer", where=str(self.path))
 
-    def _begin(self, new: list[str], marker: str | None) -> Path | None:
-        """Note the write in the journal before anything is written: if the process dies,
-        the next writer finishes it (publishes its view) or undoes it (drops ``new``, the
-        graphs it made, unless ``marker`` says the write was complete)."""
+    def _complete_pending(self) -> None:
+        """A replacement that failed half way (its content could not be loaded) is
+        completed before the next write."""
+        if self.path is not None and (self.path / JOURNAL).exists():
+            self._complete()
+
+    def _begin(self, work: dict[str, Any]) -> Path | None:
+        """Note the write in the journal before it changes anything: if it is cut short,
+        the next writer publishes its view (and completes a replacement)."""
         if self.path is None:
             return None
         journal, written = self.path / JOURNAL, self.path / (JOURNAL + ".new")
         with open(written, "w", encoding="utf-8") as out:
-            json.dump({"new": new, "marker": marker}, out)
+            json.dump(work, out)
             out.flush()
             os.fsync(out.fileno())
         os.replace(written, journal)  # there whole, or not at all
@@ -257,23 +283,26 @@ class EmbeddedStore(Store):
                                      where=str(self.path)) from exc
         if journal is not None:
             journal.unlink()
+            (journal.parent / CONTENT).unlink(missing_ok=True)
 
     def _recover(self) -> None:
-        """At the writer's start: finish or undo a write a crash interrupted, drop the
-        staging graphs it left, and publish a view if the newest may be behind."""
+        """At the writer's start: complete a write a crash cut short, drop the staging
+        graphs of older versions' loads, and publish a view if the newest may be behind."""
         assert self.path is not None
-        journal = self.path / JOURNAL
-        pending = json.loads(journal.read_text(encoding="utf-8")) if journal.exists() else None
-        if pending and pending["marker"] and not self._store.contains_named_graph(
-                ox.NamedNode(pending["marker"])):
-            Store.drop(self, pending["new"])  # incomplete: the graphs it made go
         Store.drop(self, [str(g.value) for g in self._store.named_graphs()
                           if is_staging(g.value)])
-        if pending is not None or views.newest(self.path) is None:
-            views.publish(self._store, self.path)
+        if (self.path / JOURNAL).exists() or views.newest(self.path) is None:
+            self._complete()
         else:
             views.remove_unused(self.path)
-        journal.unlink(missing_ok=True)
+
+    def _complete(self) -> None:
+        journal = self.path / JOURNAL
+        work = json.loads(journal.read_text(encoding="utf-8")) if journal.exists() else {}
+        if "clear" in work:
+            self._drop_now(work["clear"])
+            self._load_content(work["size"])
+        self._end(journal if journal.exists() else None, written=True)
 
     def close(self) -> None:
         if self.read_only:
@@ -283,6 +312,11 @@ class EmbeddedStore(Store):
             self._store.flush()
             views.remove_unused(self.path)
         del self._now, self._store
+
+
+def _sync(path: Path) -> None:
+    with open(path, "rb") as written:
+        os.fsync(written.fileno())
 
 
 def _open_writer(path: Path | None) -> ox.Store:
