@@ -15,8 +15,10 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from rdflib import Literal, URIRef
 
+from graphsvc.errors import StoreError
 from graphsvc.store import views
 from graphsvc.store.embedded import JOURNAL, EmbeddedStore
 
@@ -188,3 +190,29 @@ def test_old_views_go_once_no_reader_holds_them(tmp_path: Path) -> None:
         reader.close()
         store.write({EX + "i": []})
         assert published() == [views.newest(path), "current"]
+
+
+def test_a_bad_term_anywhere_changes_nothing_on_every_path(tmp_path: Path) -> None:
+    """Small and bulk inserts, and replacements, check every term before anything
+    changes: an invalid IRI at the end leaves the store and its readers as they were."""
+    path = tmp_path / "store"
+    bad = (URIRef(EX + "s"), URIRef(EX + "p"), URIRef("http://example.org/a b"))
+    count = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
+
+    def triples(n: int, tag: str) -> list:
+        return [(URIRef(f"{EX}s{i}"), URIRef(EX + "p"), Literal(f"{tag} {i}")) for i in range(n)]
+
+    with EmbeddedStore(path) as store:
+        store.write({EX + "kept": triples(100, "kept")})
+        reader = EmbeddedStore(path, read_only=True)
+        published = views.newest(path)
+        for n in (10, 20_000):  # below and past the bulk loader's threshold
+            for graphs, replace in (({EX + "new": [*triples(n, "new"), bad]}, False),
+                                    ({EX + "kept": [*triples(n, "new"), bad]}, True)):
+                with pytest.raises(StoreError, match="nothing was changed"):
+                    store.write(graphs, replace=replace)
+                assert store.query(count).rows[0][0].toPython() == 100
+                assert reader.query(count).rows[0][0].toPython() == 100
+                assert views.newest(path) == published
+                assert not (path / JOURNAL).exists()
+        reader.close()
