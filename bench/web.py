@@ -5,12 +5,16 @@ processes. For each: one client asking a named question in a loop (p50, p99), th
 with 8 connections for 10 s (requests/s, p50, p99): the same question (each serving
 process keeps the answer until the store changes) and the question with a new ``as_of``
 each time (evaluated every time); a bare ``/healthz`` under the same load is the
-baseline of the same run. Then the fresh question's requests/s against one process, and
-the memory of the service's processes (before any /sparql query, and after the run).
+baseline of the same run. Each line also gives the service's CPU time per request
+(all its processes), which the machine's other work changes far less than requests/s.
+Then the fresh question's requests/s against one process, and the memory of the
+service's processes (before any /sparql query, and after the run).
 Needs ``wrk`` (Debian package)."""
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
 import shutil
 import subprocess
@@ -88,8 +92,18 @@ end
 """
 
 
-def wrk(url: str, script: str | None = None) -> tuple[float, float, float]:
-    """(requests/s, p50 ms, p99 ms) with 8 connections on 2 threads for 10 s."""
+def cpu_s(pid: int) -> float:
+    """CPU seconds a process and its descendants have used (user + system)."""
+    total = 0
+    for p in tree(pid):
+        with contextlib.suppress(OSError):
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(") ", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def wrk(url: str, script: str | None = None) -> tuple[float, float, float, int]:
+    """(requests/s, p50 ms, p99 ms, requests) with 8 connections on 2 threads for 10 s."""
     extra = []
     if script:
         path = Path(tempfile.mkdtemp()) / "script.lua"
@@ -105,11 +119,12 @@ def wrk(url: str, script: str | None = None) -> tuple[float, float, float]:
 
     if "Non-2xx" in out:
         raise AssertionError(f"errors under load:\n{out}")
-    return rate, ms("50"), ms("99")
+    return rate, ms("50"), ms("99"), int(re.search(r"(\d+) requests in", out).group(1))
 
 
-def measure(label: str, url: str, repeats: int) -> float:
-    """Prints the figures; returns the fresh question's requests/s."""
+def measure(label: str, url: str, pid: int, repeats: int) -> float:
+    """Prints the figures, with the service's CPU time per request (what the machine's
+    other work does not change much); returns the fresh question's requests/s."""
     fetch(url + QUESTION)  # warm
     times = [median_ms(lambda: fetch(url + QUESTION), 1)[0] for _ in range(repeats)]
     times.sort()
@@ -118,9 +133,12 @@ def measure(label: str, url: str, repeats: int) -> float:
           flush=True)
     for path, script, note in (("/healthz", None, ""), (QUESTION, None, "same answer"),
                                (QUESTION, FRESH_DAYS, "new as_of each time")):
-        rate, w50, w99 = wrk(url + path, script)
+        before = cpu_s(pid)
+        rate, w50, w99, count = wrk(url + path, script)
+        cpu_ms = (cpu_s(pid) - before) * 1000 / count
         print(f"{label:<13} 8 clients, {path:<27} {note:<20} {rate:8.0f} req/s, "
-              f"p50 {w50:6.2f} ms, p99 {w99:6.2f} ms", flush=True)
+              f"p50 {w50:6.2f} ms, p99 {w99:6.2f} ms, CPU {cpu_ms:5.2f} ms/request",
+              flush=True)
     return rate
 
 
@@ -129,7 +147,7 @@ def sweep(label: str, args: list[str], workers: list[int], repeats: int) -> None
     for count in workers:
         with served(args, count) as (url, pid):
             idle, processes = rss_mb(pid)
-            fresh[count] = measure(f"{label} w={count}", url, repeats)
+            fresh[count] = measure(f"{label} w={count}", url, pid, repeats)
             fetch(url + "/sparql?query=ASK%7B%7D")  # the query processes start now
             used, after = rss_mb(pid)
         print(f"{label} w={count}: memory {idle:.0f} MB in {processes} processes ready, "
