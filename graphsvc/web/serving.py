@@ -235,6 +235,7 @@ def _serving_process(config: Config, listening: socket.socket, threads: int,
     from graphsvc.web import close_app, create_app
 
     signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the writer, which stops us
     _watch_parent(os.getppid())
     store = open_store(config, read_only=True)
     app = create_app(config, store=store, writes=ForwardedWrites(conn), pool_size=pool_size)
