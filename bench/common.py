@@ -11,17 +11,24 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def arguments(description: str | None, *, repeats: int, scales: str | None = None
-              ) -> argparse.Namespace:
-    """--data (../shared/data), --repeats and, for scaled benchmarks, --scales 1,10,..."""
+def arguments(description: str | None, *, repeats: int, scales: str | None = None,
+              workers: str | None = None, scale: bool = False) -> argparse.Namespace:
+    """--data (../shared/data), --repeats and, for scaled benchmarks, --scales 1,10,...
+    (or one --scale N); for the web, --workers 1,2,... (serving processes)."""
     parser = argparse.ArgumentParser(description=description)
     if scales is not None:
         parser.add_argument("--scales", default=scales)
+    if scale:
+        parser.add_argument("--scale", type=int, default=0)
+    if workers is not None:
+        parser.add_argument("--workers", default=workers)
     parser.add_argument("--repeats", type=int, default=repeats)
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
     args = parser.parse_args()
     if scales is not None:
         args.scales = [int(s) for s in args.scales.split(",")]
+    if workers is not None:
+        args.workers = [int(w) for w in args.workers.split(",")]
     return args
 
 

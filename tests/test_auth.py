@@ -108,7 +108,7 @@ def test_drop_graphs_all_or_nothing(app: Flask) -> None:
     assert one not in missing.get_json()["error"]
     assert drop().status_code == 400
     assert drop("not an IRI").status_code == 400
-    store = app.extensions["graphsvc"].store
+    store = app.extensions["graphsvc"].writes.store  # the writer, not the view it reads
     staging = "urn:graphsvc:staging:0123"  # a load in progress: not the caller's to drop
     store.write({staging: [(URIRef(one), RDFS.label, Literal("moving"))]})
     assert drop(staging).status_code == 404

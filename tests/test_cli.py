@@ -180,3 +180,14 @@ def test_serve_runs_the_web_service(loaded_server, tmp_path: Path) -> None:
     finally:
         process.terminate()
         assert process.wait(timeout=20) == 0  # SIGTERM: a clean stop
+
+
+def test_the_cli_s_choice_lists_are_those_of_the_modules_it_does_not_import() -> None:
+    """The CLI keeps copies so that ``ask`` does not import the importers and validators."""
+    from graphsvc import cli
+    from graphsvc.importers.crosswalk import FORMATS
+    from graphsvc.validation import ENGINES
+    from graphsvc.validation_output import REPORT_FORMATS
+
+    assert (cli.CROSSWALK_FORMATS, cli.ENGINES, cli.REPORT_FORMATS) == (
+        FORMATS, ENGINES, REPORT_FORMATS)

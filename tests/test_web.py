@@ -247,8 +247,7 @@ def test_loading_needs_the_token(client, direct, shared_data: Path) -> None:
         assert int(seen.get_json()["results"]["bindings"][0]["n"]["value"]) == len(
             Graph().parse(data=text, format="turtle"))
     finally:
-        client.application.extensions["graphsvc"].store.drop([graph])
-        client.application.extensions["graphsvc"].pool.refresh()
+        client.application.extensions["graphsvc"].writes.drop([graph])
 
 
 def test_pages_render_with_headers(client) -> None:

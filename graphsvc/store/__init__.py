@@ -160,12 +160,14 @@ def move_update(moves: Mapping[str, str], *, replacing: Collection[str],
     return " ;\n".join(ops)
 
 
-def open_store(config: Config, *, read_only: bool = False) -> Store:
-    """The backend the configuration asks for: remote if a URL is set, else embedded."""
+def open_store(config: Config, *, read_only: bool = False, keep_answers: bool = True
+               ) -> Store:
+    """The backend the configuration asks for: remote if a URL is set, else embedded
+    (read-only: its newest published view; ``keep_answers``: until the store changes)."""
     if config.remote:
         from graphsvc.store.remote import RemoteStore
 
         return RemoteStore.from_config(config)
     from graphsvc.store.embedded import EmbeddedStore
 
-    return EmbeddedStore(config.store_dir, read_only=read_only)
+    return EmbeddedStore(config.store_dir, read_only=read_only, keep_answers=keep_answers)

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import json
+import os
 import threading
+import time
 from collections import OrderedDict
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sized
 from functools import lru_cache
 from itertools import islice
 from pathlib import Path
+from typing import Any
 
 import pyoxigraph as ox
 from rdflib import XSD, Graph
 from rdflib.term import BNode, Literal, URIRef
 
-from graphsvc.errors import BadInput, StoreError
+from graphsvc.errors import BadInput, GraphsvcError, StoreError
 from graphsvc.store import (
     QueryResult,
     Rows,
@@ -22,129 +26,323 @@ from graphsvc.store import (
     Triple,
     check_iri,
     is_staging,
-    move_update,
-    plan_write,
     replaced,
     term_bytes,
+    views,
 )
 from graphsvc.store.bindings import bind_values
 from graphsvc.store.guard import check_query, engine_syntax_error
 
 _XSD_STRING = str(XSD.string)
-KEPT_ANSWERS = 512  # recent SELECT / ASK answers kept until the next write
+KEPT_ANSWERS = 512  # recent SELECT / ASK answers kept per state of the store
+BULK_QUADS = 10_000  # on disk, writes this big go through Oxigraph's bulk loader
+JOURNAL = "graphsvc-write.json"  # in the store directory while a write is under way
+CONTENT = "graphsvc-write.nq"  # what a replacement writes, until it is in
+_MISSING = object()
+
+
+class _State:
+    """What queries read (the writer's store, or a published view) and the answers kept
+    for that state: a write or a move to a newer view starts a new one."""
+
+    def __init__(self, store: ox.Store, view: views.View | None, keep: bool) -> None:
+        self.store = store
+        self.view = view  # holds the view's lock while a query may read it
+        self.answers: OrderedDict[tuple[Any, ...], QueryResult] | None = (
+            OrderedDict() if keep else None)
+        self.lock = threading.Lock()
+
+    def kept(self, key: tuple[Any, ...]) -> object:
+        if self.answers is None:
+            return _MISSING
+        with self.lock:
+            if key not in self.answers:
+                return _MISSING
+            self.answers.move_to_end(key)
+            return self.answers[key]
+
+    def keep(self, key: tuple[Any, ...], answer: QueryResult) -> None:
+        if self.answers is None or isinstance(answer, Graph):  # graphs are mutable
+            return
+        with self.lock:
+            self.answers[key] = answer
+            while len(self.answers) > KEPT_ANSWERS:
+                self.answers.popitem(last=False)
 
 
 class EmbeddedStore(Store):
     """Oxigraph through pyoxigraph. ``path=None`` keeps everything in memory (tests).
 
-    One process may write; others open the same directory with ``read_only=True``.
+    On disk, the process that opens the directory read-write is its one writer: after
+    every write it publishes a view (:mod:`graphsvc.store.views`). With ``read_only=True``
+    a process reads the newest view instead and moves to a newer one at its next query,
+    so readers in any process see a write as soon as the writer has returned from it,
+    and never touch the writer's files. Recent answers are kept until the state they
+    were computed on changes (a write, or a newer view).
     """
 
     def __init__(self, path: Path | None = None, *, read_only: bool = False,
                  keep_answers: bool = True) -> None:
         self.path = path
         self.read_only = read_only
-        try:
+        self._keep = keep_answers
+        self._moving = threading.Lock()
+        if read_only:
             if path is None:
-                self._store = ox.Store()
-            elif read_only:
-                self._store = ox.Store.read_only(str(path))
-            else:
-                path.mkdir(parents=True, exist_ok=True)
-                self._store = ox.Store(str(path))
-        except OSError as exc:
-            hint = ("; another process writes to it (a running `graphsvc serve`?): stop it, "
-                    "or load through its HTTP API" if "LOCK" in str(exc) else "")
-            raise StoreError(f"cannot open the store: {exc}{hint}", where=str(path)) from exc
-        # Answers are kept until this store writes. Only where this process is the one
-        # writer: a read-only opener cannot know when another process writes.
-        self._answers: OrderedDict[tuple[str, int | None, int | None], QueryResult] | None = (
-            OrderedDict() if keep_answers and not read_only else None)
-        self._answers_lock = threading.Lock()
-        if not read_only:
-            self._drop_leftover_staging()
+                raise ValueError("an in-memory store has no readers")
+            view = self._newest_view(path)
+            self._now = _State(view.store, view, keep_answers)
+            return
+        self._store = _open_writer(path)
+        self._now = _State(self._store, None, keep_answers)
+        if path is not None:
+            try:
+                self._recover()
+            except OSError as exc:
+                raise StoreError(f"cannot recover the store: {exc}", where=str(path)) from exc
 
     def query(self, sparql: str, bindings: Mapping[str, Term] | None = None, *,
               limit: int | None = None, max_bytes: int | None = None) -> QueryResult:
+        state = self._state()
+        key = (sparql, tuple(sorted(bindings.items())) if bindings else (), limit, max_bytes)
+        answer = state.kept(key)  # only texts the guard passed have answers kept
+        if answer is not _MISSING:
+            return answer  # type: ignore[return-value]
         if bindings:  # written in as constants: the planner uses them, substitutions not
             sparql = bind_values(sparql, bindings)
         sparql = check_query(sparql).text  # the text the guard read is the one that runs
-        key = (sparql, limit, max_bytes)
-        if self._answers is not None:
-            with self._answers_lock:
-                if key in self._answers:
-                    self._answers.move_to_end(key)
-                    return self._answers[key]
-        answer = self._evaluate(sparql, limit, max_bytes)
-        if self._answers is not None and not isinstance(answer, Graph):  # graphs are mutable
-            with self._answers_lock:
-                self._answers[key] = answer
-                while len(self._answers) > KEPT_ANSWERS:
-                    self._answers.popitem(last=False)
+        answer = _evaluate(state.store, sparql, limit, max_bytes)
+        state.keep(key, answer)
         return answer
 
-    def _evaluate(self, sparql: str, limit: int | None, max_bytes: int | None) -> QueryResult:
+    def _state(self) -> _State:
+        """The state to read: a reader moves to the newest view (one readlink to know)."""
+        now = self._now
+        if not self.read_only or views.newest(self.path) in (now.view.name, None):
+            return now
+        with self._moving:
+            if views.newest(self.path) not in (self._now.view.name, None):
+                view = self._newest_view(self.path)
+                self._now = _State(view.store, view, self._keep)
+            return self._now
+
+    @staticmethod
+    def _newest_view(path: Path) -> views.View:
+        """The newest view; a store that has none yet (made before views existed) gets
+        one from a writer: ours if nobody else writes, else the one that does."""
         try:
-            result = self._store.query(sparql, use_default_graph_as_union=True)
-        except SyntaxError as exc:
-            raise engine_syntax_error(exc) from exc
+            view = views.open_newest(path)
+            if view is None:
+                if not (path / "CURRENT").is_file():
+                    raise StoreError("there is no store here; `graphsvc init` makes one",
+                                     where=str(path))
+                try:
+                    EmbeddedStore(path).close()
+                except StoreError as exc:  # another writer: it publishes when it starts
+                    if "another process writes" not in exc.message:
+                        raise
+                for _ in range(600):
+                    view = views.open_newest(path)
+                    if view is not None:
+                        break
+                    time.sleep(0.1)
+                else:
+                    raise StoreError("no view of the store was published; is its writer "
+                                     "stuck?", where=str(path))
         except OSError as exc:
-            raise StoreError(f"query failed: {exc}") from exc
-        try:
-            return _converted(result, limit, max_bytes)
-        finally:  # Oxigraph's result may only be dropped by the thread that made it
-            del result
+            raise StoreError(f"cannot open the store: {exc}", where=str(path)) from exc
+        return view
 
     def write(self, graphs: Mapping[str, Iterable[Triple]], *,
               replace: bool | Collection[str] = False, drop: Iterable[str] = ()) -> None:
+        self._check_writer()
+        self._complete_pending()
         targets = {str(check_iri(g, "graph")): triples for g, triples in graphs.items()}
-        dropped = [str(check_iri(g, "graph")) for g in drop if g not in targets]
-        replacing = replaced(replace, targets)
-        # extend() is one transaction, so adding needs no staging; replacing does, and
-        # so does dropping (the drops and the moves are one update)
-        existing = {t for t in targets if self._store.contains_named_graph(ox.NamedNode(t))}
-        staged = existing & replacing if not dropped else existing
-        first = plan_write(targets, staged)
-        quads = (
-            ox.Quad(to_ox(s), to_ox(p), to_ox(o), graph)
-            for target, triples in targets.items()
-            for graph in [ox.NamedNode(first[target])]
-            for s, p, o in triples
-        )
-        moves = {stage: target for target, stage in first.items() if stage != target}
+        gone = [*replaced(replace, targets),
+                *(str(check_iri(g, "graph")) for g in drop if g not in targets)]
+        cleared = [g for g in gone if self._store.contains_named_graph(ox.NamedNode(g))]
+        quads = (ox.Quad(to_ox(s), to_ox(p), to_ox(o), graph)
+                 for target, triples in targets.items()
+                 for graph in [ox.NamedNode(target)]
+                 for s, p, o in triples)
+        size = sum(len(t) if isinstance(t, Sized) else BULK_QUADS for t in targets.values())
+        if self.path is None:
+            self._write_in_memory(quads, cleared)
+        elif cleared:
+            self._replace(quads, cleared, size)
+        else:  # adding only: one insert, all or nothing
+            journal = self._begin({})
+            try:
+                self._insert(quads, size)
+            except GraphsvcError:
+                self._end(journal, written=False)
+                raise
+            self._end(journal, written=True)
+
+    def _insert(self, quads: Iterator[ox.Quad], size: int) -> None:
         try:
-            self._store.extend(quads)
+            if size >= BULK_QUADS:
+                self._store.bulk_extend(quads)  # one ingestion: all or nothing, little memory
+            else:
+                self._store.extend(quads)
         except (OSError, ValueError, TypeError) as exc:
             raise StoreError(f"write failed, nothing was changed: {exc}") from exc
-        try:
-            if moves or dropped:
-                self._update(move_update(moves, replacing=replacing, drop=dropped))
+
+    def _replace(self, quads: Iterator[ox.Quad], cleared: list[str], size: int) -> None:
+        """Graphs go and content comes in two steps, so the content is first written to
+        a file and the journal says so: whatever happens after that, the write is
+        completed (by the next write, or by the next writer after a crash)."""
+        content = self.path / CONTENT
+        try:  # every term is checked here, before anything changes
+            ox.serialize(quads, str(content), ox.RdfFormat.N_QUADS)
+            _sync(content)
         except (OSError, ValueError, TypeError) as exc:
-            self.drop(t for t in targets if t not in existing)
+            content.unlink(missing_ok=True)
             raise StoreError(f"write failed, nothing was changed: {exc}") from exc
-        finally:
-            self.drop(moves)
-            self._forget_answers()
+        journal = self._begin({"clear": cleared, "size": size})
+        try:
+            self._drop_now(cleared)
+        except (OSError, ValueError) as exc:
+            self._end(journal, written=False)
+            raise StoreError(f"write failed, nothing was changed: {exc}") from exc
+        self._load_content(size)
+        self._end(journal, written=True)
+
+    def _load_content(self, size: int) -> None:
+        """The second step of a replacement; done again after a crash (adding the same
+        quads twice changes nothing)."""
+        content = self.path / CONTENT
+        try:
+            if size >= BULK_QUADS:
+                self._store.bulk_load(path=str(content), format=ox.RdfFormat.N_QUADS)
+            else:
+                self._store.load(path=str(content), format=ox.RdfFormat.N_QUADS)
+        except OSError as exc:  # the journal stays: the next write or start completes it
+            raise StoreError(f"write interrupted; it is completed when the store is next "
+                             f"written or opened: {exc}", where=str(self.path)) from exc
+
+    def _write_in_memory(self, quads: Iterator[ox.Quad], cleared: list[str]) -> None:
+        try:
+            checked = list(quads)  # every term is checked before anything changes
+        except (ValueError, TypeError) as exc:
+            raise StoreError(f"write failed, nothing was changed: {exc}") from exc
+        if cleared:
+            self._drop_now(cleared)
+        self._store.extend(checked)
+        self._now = _State(self._store, None, self._keep)
+
+    def drop(self, graphs: Iterable[str]) -> None:
+        self._check_writer()
+        self._complete_pending()
+        journal = self._begin({})
+        try:
+            self._drop_now(graphs)
+        except (OSError, ValueError) as exc:
+            self._end(journal, written=False)
+            raise StoreError(f"drop failed, nothing was changed: {exc}") from exc
+        self._end(journal, written=True)
+
+    def _drop_now(self, graphs: Iterable[str]) -> None:
+        super().drop(graphs)  # one update
 
     def _update(self, update: str) -> None:
-        try:
-            self._store.update(update)
-        finally:  # (a query running meanwhile may have kept an answer from before)
-            self._forget_answers()
+        self._store.update(update)
 
-    def _forget_answers(self) -> None:
-        if self._answers is not None:
-            with self._answers_lock:
-                self._answers.clear()
+    def _check_writer(self) -> None:
+        if self.read_only:
+            raise StoreError("this process reads the store (read-only); writes go through "
+                             "its writer", where=str(self.path))
 
-    def _drop_leftover_staging(self) -> None:
-        """A process killed mid-load may leave a staging graph; it was never visible."""
-        self.drop(str(g.value) for g in self._store.named_graphs() if is_staging(g.value))
+    def _complete_pending(self) -> None:
+        """A replacement that failed half way (its content could not be loaded) is
+        completed before the next write."""
+        if self.path is not None and (self.path / JOURNAL).exists():
+            self._complete()
+
+    def _begin(self, work: dict[str, Any]) -> Path | None:
+        """Note the write in the journal before it changes anything: if it is cut short,
+        the next writer publishes its view (and completes a replacement)."""
+        if self.path is None:
+            return None
+        journal, written = self.path / JOURNAL, self.path / (JOURNAL + ".new")
+        with open(written, "w", encoding="utf-8") as out:
+            json.dump(work, out)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(written, journal)  # there whole, or not at all
+        return journal
+
+    def _end(self, journal: Path | None, *, written: bool) -> None:
+        if written:
+            self._now = _State(self._store, None, self._keep)  # answers start afresh
+            if self.path is not None:
+                try:
+                    views.publish(self._store, self.path)
+                except OSError as exc:  # the journal stays: the next writer publishes
+                    raise StoreError(f"written, but not yet visible to readers: {exc}",
+                                     where=str(self.path)) from exc
+        if journal is not None:
+            journal.unlink()
+            (journal.parent / CONTENT).unlink(missing_ok=True)
+
+    def _recover(self) -> None:
+        """At the writer's start: complete a write a crash cut short, drop the staging
+        graphs of older versions' loads, and publish a view if the newest may be behind."""
+        assert self.path is not None
+        Store.drop(self, [str(g.value) for g in self._store.named_graphs()
+                          if is_staging(g.value)])
+        if (self.path / JOURNAL).exists() or views.newest(self.path) is None:
+            self._complete()
+        else:
+            views.remove_unused(self.path)
+
+    def _complete(self) -> None:
+        journal = self.path / JOURNAL
+        work = json.loads(journal.read_text(encoding="utf-8")) if journal.exists() else {}
+        if "clear" in work:
+            self._drop_now(work["clear"])
+            self._load_content(work["size"])
+        self._end(journal if journal.exists() else None, written=True)
 
     def close(self) -> None:
-        if self.path is not None and not self.read_only:
+        if self.read_only:
+            del self._now
+            return
+        if self.path is not None:
             self._store.flush()
-        del self._store
+            views.remove_unused(self.path)
+        del self._now, self._store
+
+
+def _sync(path: Path) -> None:
+    with open(path, "rb") as written:
+        os.fsync(written.fileno())
+
+
+def _open_writer(path: Path | None) -> ox.Store:
+    try:
+        if path is None:
+            return ox.Store()
+        path.mkdir(parents=True, exist_ok=True)
+        return ox.Store(str(path))
+    except OSError as exc:
+        hint = ("; another process writes to it (a running `graphsvc serve`?): stop it, "
+                "or load through its HTTP API" if "LOCK" in str(exc) else "")
+        raise StoreError(f"cannot open the store: {exc}{hint}", where=str(path)) from exc
+
+
+def _evaluate(store: ox.Store, sparql: str, limit: int | None, max_bytes: int | None
+              ) -> QueryResult:
+    try:
+        result = store.query(sparql, use_default_graph_as_union=True)
+    except SyntaxError as exc:
+        raise engine_syntax_error(exc) from exc
+    except OSError as exc:
+        raise StoreError(f"query failed: {exc}") from exc
+    try:
+        return _converted(result, limit, max_bytes)
+    finally:  # Oxigraph's result may only be dropped by the thread that made it
+        del result
 
 
 def _converted(result: object, limit: int | None, max_bytes: int | None) -> QueryResult:
@@ -179,18 +377,19 @@ def _named_node(iri: str) -> ox.NamedNode:
 
 def to_ox(term: Term) -> ox.NamedNode | ox.BlankNode | ox.Literal:
     """rdflib term -> Oxigraph term (IRIs repeat a lot: predicates, types, controls)."""
-    if type(term) is URIRef:
+    kind = type(term)
+    if kind is URIRef:
         return _named_node(term)
+    if kind is Literal or isinstance(term, Literal):
+        if term.language:
+            return ox.Literal(str(term), language=term.language)
+        if term.datatype:
+            return ox.Literal(str(term), datatype=_named_node(term.datatype))
+        return ox.Literal(str(term))
     if isinstance(term, URIRef):
         return ox.NamedNode(str(term))
     if isinstance(term, BNode):
         return ox.BlankNode(str(term))
-    if isinstance(term, Literal):
-        if term.language:
-            return ox.Literal(str(term), language=term.language)
-        if term.datatype:
-            return ox.Literal(str(term), datatype=ox.NamedNode(str(term.datatype)))
-        return ox.Literal(str(term))
     raise BadInput(f"not an RDF term: {term!r}")
 
 

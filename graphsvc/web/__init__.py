@@ -18,6 +18,7 @@ from graphsvc.config import ApiToken, Config, api_tokens, load_config
 from graphsvc.content import data_dir
 from graphsvc.errors import BadInput, GraphsvcError
 from graphsvc.store import Store, open_store
+from graphsvc.web.serving import Writes
 from graphsvc.web.worker import QueryPool
 
 SECURITY_HEADERS = {
@@ -34,11 +35,13 @@ SECURITY_HEADERS = {
 
 @dataclass
 class Services:
-    """What the views use: the configuration, the store, the query processes, the API's
-    bearer tokens (read once at start, so a bad tokens file stops the start)."""
+    """What the views use: the configuration, the store they read, the one way they
+    write, the query processes, the API's bearer tokens (read once at start, so a bad
+    tokens file stops the start)."""
 
     config: Config
     store: Store
+    writes: Writes
     pool: QueryPool
     owns_store: bool  # opened by create_app, so closed by close_app
     tokens: tuple[ApiToken, ...] = ()
@@ -49,8 +52,10 @@ def services() -> Services:
 
 
 def create_app(config: Config | None = None, *, store: Store | None = None,
-               pool_size: int = 2) -> Flask:
-    """The app over the configured store (``store`` may be given, already open)."""
+               writes: Writes | None = None, pool_size: int = 2) -> Flask:
+    """The app over the configured store. Without ``store`` it opens the store's writer
+    and reads what the writer publishes (on the embedded store, its newest view); a given
+    ``store`` is read and written as it is, unless ``writes`` sends writes elsewhere."""
     config = config or load_config()
     web = data_dir("web")
     app = Flask(__name__, template_folder=str(web / "templates"),
@@ -62,9 +67,16 @@ def create_app(config: Config | None = None, *, store: Store | None = None,
         JSON_SORT_KEYS=False,
     )
     tokens = api_tokens(config)
-    opened = store or open_store(config)
-    app.extensions["graphsvc"] = Services(config, opened, QueryPool(config, size=pool_size),
-                                          owns_store=store is None, tokens=tokens)
+    if store is None:
+        writer = open_store(config)
+        writes = writes or Writes(writer, owns_store=True)
+        store = writer if config.remote else open_store(config, read_only=True)
+        owns = not config.remote
+    else:
+        writes, owns = writes or Writes(store), False
+    app.extensions["graphsvc"] = Services(config, store, writes,
+                                          QueryPool(config, size=pool_size),
+                                          owns_store=owns, tokens=tokens)
 
     from graphsvc.web import api, pages, sparql
 
@@ -85,9 +97,11 @@ def create_app(config: Config | None = None, *, store: Store | None = None,
 
 
 def close_app(app: Flask) -> None:
-    """Stop the query processes and close the store (the embedded store's lock)."""
+    """Stop the query processes, wait for a write under way, close what create_app
+    opened (the embedded store's lock)."""
     services_ = app.extensions["graphsvc"]
     services_.pool.close()
+    services_.writes.close()
     if services_.owns_store:
         services_.store.close()
 

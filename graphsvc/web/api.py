@@ -20,8 +20,6 @@ from graphsvc.validation_output import as_json, sarif
 from graphsvc.web import services
 from graphsvc.web.auth import authorized_write
 from graphsvc.web.openapi import document
-from graphsvc.writes import commit
-from graphsvc.writes import drop_graphs as drop
 
 blueprint = Blueprint("api", __name__, url_prefix="/api")
 
@@ -103,8 +101,7 @@ def load_control_set() -> Response:
         control_set = control_set_of(triples, name)
         graph = f"https://w3id.org/graphsvc/graph/upload/{control_set.rsplit('/', 1)[-1]}"
         write.graphs = [graph]
-        commit(store, {graph: list(triples)})
-        services().pool.refresh()
+        services().writes.commit({graph: list(triples)})
     return jsonify(graph=graph, controlSet=str(control_set), triples=len(triples)), 201
 
 
@@ -125,8 +122,7 @@ def migrate_control_set() -> Response:
         dry_run = form.get("dry_run") == "true"
         write.graphs = [] if dry_run else [result.graph]
         if not dry_run:
-            commit(store, {result.graph: result.triples})
-            services().pool.refresh()
+            services().writes.commit({result.graph: result.triples})
     return jsonify(controlSet=str(result.control_set),
                    newControlSet=str(result.new_control_set),
                    graph=None if dry_run else result.graph, counts=result.counts(),
@@ -144,6 +140,5 @@ def drop_graphs() -> Response:
         if not graphs:
             raise BadInput("name the graphs to drop: ?graph=IRI (repeatable)", where="graph")
         write.graphs = graphs
-        drop(services().store, graphs)  # all or nothing; an unknown graph is a 404
-        services().pool.refresh()
+        services().writes.drop(graphs)  # all or nothing; an unknown graph is a 404
     return jsonify(dropped=graphs)

@@ -2,8 +2,9 @@
 
 Neither Oxigraph nor rdflib can interrupt a running query, so /sparql queries run in
 child processes (spawned, never forked: the store's threads do not survive a fork),
-each with its own read-only view of the store, an address-space limit and, on the
-embedded store, no network (:mod:`graphsvc.store.sandbox`). A query that passes the
+started at the first query, each reading the store's newest published view (it moves to
+a newer one by itself: a write restarts nothing), with an address-space limit and, on
+the embedded store, no network (:mod:`graphsvc.store.sandbox`). A query that passes the
 time limit has its process killed and replaced; a process that dies (out of memory) or
 does not start is replaced too, and the request gets a 503 that says so. Answers stop
 at the row and byte limits.
@@ -64,7 +65,7 @@ def _serve(conn: Connection, config: Config) -> None:
         from graphsvc.store import open_store
         from graphsvc.store.sandbox import without_network
 
-        store = open_store(config, read_only=True)
+        store = open_store(config, read_only=True, keep_answers=False)
     except Exception as exc:  # reported to the parent, which replaces this process
         conn.send(("failed", str(exc)))
         return
@@ -120,14 +121,13 @@ def _answer(store: Any, sparql: str, config: Config) -> Answer:
 
 
 class _Worker:
-    def __init__(self, config: Config, generation: int) -> None:
+    def __init__(self, config: Config) -> None:
         context = mp.get_context("spawn")
         self.conn, child = context.Pipe()
         self.process = context.Process(target=_serve, args=(child, config), daemon=True)
         self.process.start()
         child.close()
         self.ready = False
-        self.generation = generation  # of the store's content it opened
 
     def wait_ready(self) -> None:
         """StoreError if the process could not open the store, EOFError if it died."""
@@ -158,7 +158,8 @@ class _Worker:
 
 
 class QueryPool:
-    """A few query processes; a caller borrows one for one query."""
+    """A few query processes, started at the first query; a caller borrows one for one
+    query."""
 
     def __init__(self, config: Config, *, size: int = 2) -> None:
         self.config = config
@@ -167,15 +168,21 @@ class QueryPool:
         self._slots = threading.BoundedSemaphore(size + config.query_queue)
         self._lock = threading.Lock()
         self._all: list[_Worker] = []
-        self._generation = 0
+        self._started = False
         self._closed = False
-        for _ in range(size):
+
+    def _start(self) -> None:
+        with self._lock:
+            if self._started:
+                return
+            self._started = True
+        for _ in range(self.size):
             self._add()
 
     def _add(self) -> None:
         if self._closed:
             return
-        worker = _Worker(self.config, self._generation)
+        worker = _Worker(self.config)
         with self._lock:
             self._all.append(worker)
         self._idle.put(worker)
@@ -195,6 +202,7 @@ class QueryPool:
                             f"waiting, the most allowed; try again in {retry} s",
                             retry_after_s=retry)
         try:
+            self._start()
             return self._ask(self._ready_worker(retry), sparql)
         finally:
             self._slots.release()
@@ -239,26 +247,12 @@ class QueryPool:
         if kind == "MemoryError":
             self._replace(worker)
         else:
-            self._give_back(worker)
+            self._idle.put(worker)
         if status == "ok":
             return payload
         if kind in ("BadInput", "TooLarge"):
             raise BadInput(message, where=where)
         raise StoreError(message, where=where)
-
-    def _give_back(self, worker: _Worker) -> None:
-        if worker.generation == self._generation:
-            self._idle.put(worker)
-        else:  # the store was written while it answered
-            self._replace(worker)
-
-    def refresh(self) -> None:
-        """After a write: every process opens the store anew, the idle ones now and the
-        busy ones when they finish. Never waits for a busy process."""
-        with self._lock:
-            self._generation += 1
-        for worker in self._take_idle():
-            self._replace(worker)
 
     def _take_idle(self) -> list[_Worker]:
         taken: list[_Worker] = []
