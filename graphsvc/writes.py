@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
+from graphsvc import search
 from graphsvc.errors import BadInput, NotFound
 from graphsvc.framework_index import (
     INDEX_GRAPH,
@@ -39,6 +40,7 @@ def commit(store: Store, graphs: Mapping[str, list[Triple]], *, replace: bool = 
     index = build_index([(store, leaving | {INDEX_GRAPH}), (incoming, set())])
     store.write({**graphs, INDEX_GRAPH: index}, replace=True if replace else {INDEX_GRAPH},
                 drop=dropped)
+    search.refresh(store)  # the search index reads the framework index and the text
 
 
 def graph_name(given: str) -> str:
