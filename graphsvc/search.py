@@ -44,7 +44,7 @@ from graphsvc.store.embedded import EmbeddedStore
 from graphsvc.store.remote import RemoteStore
 
 log = logging.getLogger(__name__)
-FORMAT = "graphsvc-search 1"  # stored in the index; another value means rebuild
+FORMAT = "graphsvc-search 2"  # stored in the index; another value means rebuild
 MAX_TERMS = 12
 PREFIXES = """
 PREFIX gc: <https://w3id.org/graphsvc/compliance#>
@@ -68,7 +68,7 @@ NOTATIONS = PREFIXES + f"SELECT ?r ?alt WHERE {{ GRAPH {INDEX} {{ ?r skos:altLab
 PARTS = PREFIXES + f"""
 SELECT ?r ?order ?depth ?name ?prose WHERE {{
   GRAPH {INDEX} {{ ?r gc:currentVersion ?v }}
-  ?v gc:hasPart+ ?part . ?part gc:order ?order ; gc:depth ?depth .
+  ?v gc:hasPart/gc:hasPart* ?part . ?part gc:order ?order ; gc:depth ?depth .
   OPTIONAL {{ ?part gc:partName ?name }} OPTIONAL {{ ?part gc:prose ?prose }}
 }}
 """
@@ -295,7 +295,7 @@ def _sections(rows: Iterable[tuple[str | None, ...]], labels: dict[str, dict[str
 
 
 def _first_sentence(text: str, most: int = 160) -> str:
-    sentence = re.split(r"(?<=[.;:])\s", text.strip(), maxsplit=1)[0]
+    sentence = re.split(r"(?<=[.;])\s", text.strip(), maxsplit=1)[0]
     return sentence if len(sentence) <= most else sentence[: most - 1].rstrip() + "…"
 
 
@@ -358,6 +358,14 @@ def search(store: Store, text: str, *, framework: str | None = None, limit: int 
     frameworks = [FrameworkHits(fw, hits[0].framework_label, hits[:limit], len(hits))
                   for fw, hits in by_framework.items()]  # in the order of their best hit
     return Results(text, frameworks, all_words)
+
+
+def titles(store: Store) -> dict[str, str]:
+    """Each requirement's title as search shows it (a statement's first sentence where
+    the title only repeats the identifier, as in CSF 2.0)."""
+    db = _connection(store)
+    with _lock:
+        return dict(db.execute("SELECT iri, title FROM requirement").fetchall())
 
 
 def _identifier_hits(db: sqlite3.Connection, text: str, prefix: bool) -> dict[int, int]:
