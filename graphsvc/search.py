@@ -44,7 +44,7 @@ from graphsvc.store.embedded import EmbeddedStore
 from graphsvc.store.remote import RemoteStore
 
 log = logging.getLogger(__name__)
-FORMAT = "graphsvc-search 2"  # stored in the index; another value means rebuild
+FORMAT = "graphsvc-search 3"  # stored in the index; another value means rebuild
 MAX_TERMS = 12
 PREFIXES = """
 PREFIX gc: <https://w3id.org/graphsvc/compliance#>
@@ -91,7 +91,11 @@ CREATE TABLE notation (key TEXT, requirement INTEGER);
 CREATE INDEX notation_key ON notation (key);
 CREATE VIRTUAL TABLE text USING fts5 (title, statement, guidance,
   tokenize = 'porter unicode61 remove_diacritics 2');
+CREATE VIRTUAL TABLE typed USING fts5 (title, statement, guidance,
+  tokenize = 'unicode61 remove_diacritics 2', prefix = '2 3 4');
 """
+# "typed": the same text unstemmed, for typing ahead: a stemmer turns the half-typed
+# "encry" into "encri", which no word starts with
 PLACEHOLDER = re.compile(r"\{\{\s*insert:\s*param,\s*([^}\s]+)\s*\}\}")
 TIERS = ("identifier", "title", "statement", "guidance")
 WEIGHTS = (10.0, 3.0, 1.0)  # BM25 weights of title, statement, guidance
@@ -268,9 +272,11 @@ def _fill(db: sqlite3.Connection, store: Store) -> sqlite3.Connection:
         db.execute("UPDATE requirement SET title = ? WHERE id = ? AND (title = '' OR "
                    "lower(title) = identifier)", (_first_sentence(text), n))
     titles = dict(db.execute("SELECT iri, title FROM requirement").fetchall())
-    db.executemany("INSERT INTO text (rowid, title, statement, guidance) VALUES (?, ?, ?, ?)",
-                   [(n, titles[iri], " ".join(sections[iri]["statement"]),
-                     " ".join(sections[iri]["guidance"])) for iri, n in ids.items()])
+    texts = [(n, titles[iri], " ".join(sections[iri]["statement"]),
+              " ".join(sections[iri]["guidance"])) for iri, n in ids.items()]
+    for table in ("text", "typed"):
+        db.executemany(f"INSERT INTO {table} (rowid, title, statement, guidance) "
+                       "VALUES (?, ?, ?, ?)", texts)
     db.execute("INSERT INTO meta VALUES ('format', ?)", (FORMAT,))
     db.commit()
     return db
@@ -396,15 +402,17 @@ def _text_hits(db: sqlite3.Connection, text: str, prefix: bool, any_word: bool
     if not expression:
         return {}
     weights = ", ".join(str(w) for w in WEIGHTS)
+    table = "typed" if prefix else "text"
     try:
         in_title, in_statement = (
-            {n for (n,) in db.execute("SELECT rowid FROM text WHERE text MATCH ?",
+            {n for (n,) in db.execute(f"SELECT rowid FROM {table} WHERE {table} MATCH ?",
                                       (f"{columns} : ({expression})",))}
             for columns in ("{title}", "{title statement}"))
         hits = {}
         for n, score, snippet in db.execute(
-                f"SELECT rowid, bm25(text, {weights}), snippet(text, ?, ?, ?, '…', 24) "
-                "FROM text WHERE text MATCH ?", (1, HIT, END, expression)):
+                f"SELECT rowid, bm25({table}, {weights}), "
+                f"snippet({table}, 1, ?, ?, '…', 24) FROM {table} WHERE {table} MATCH ?",
+                (HIT, END, expression)):
             tier = 1 if n in in_title else 2 if n in in_statement else 3
             hits[n] = (tier, score, snippet)
     except sqlite3.OperationalError:  # a word FTS5 cannot take even quoted: no text hits
