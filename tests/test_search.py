@@ -21,14 +21,14 @@ from rdflib import RDF, Literal, URIRef
 from graphsvc import search
 from graphsvc.content import init_store
 from graphsvc.errors import BadInput
-from graphsvc.importers.crosswalk import import_crosswalks
 from graphsvc.importers.oscal.importer import import_oscal
 from graphsvc.namespaces import GC
 from graphsvc.questions import NotInStore, ask, resolve
-from graphsvc.store import Rows, Store
+from graphsvc.store import Rows
 from graphsvc.store.embedded import EmbeddedStore
 from graphsvc.writes import commit, drop_graphs
 from tests.conftest import ROOT, SHARED_DATA, remote_store
+from tests.helpers import load_analyst_content
 
 FW = "https://w3id.org/graphsvc/id/fw/"
 REQUIREMENT = "https://w3id.org/graphsvc/compliance#Requirement"
@@ -38,19 +38,13 @@ CSF = "nist-csf-2.0/NIST_CSF_v2.0_catalog-oscal-1.2.1.json"
 OSCAL_NS = {"o": "http://csrc.nist.gov/ns/oscal/1.0"}
 
 
-def load_analyst_content(store: Store) -> None:
-    init_store(store, max_bytes=10**9)
-    import_oscal(store, [SHARED_DATA / CSF], max_bytes=10**9)
-    import_crosswalks(store, [SHARED_DATA / ISO, SHARED_DATA / MAPPING], max_bytes=10**9)
-
-
 @pytest.fixture(scope="module")
 def analyst(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedStore]:
     """An on-disk store with the analyst's content (the index lives beside it)."""
     if not SHARED_DATA.is_dir():
         pytest.skip("../shared/data is absent")
     with EmbeddedStore(tmp_path_factory.mktemp("analyst") / "store") as store:
-        load_analyst_content(store)
+        load_analyst_content(store, SHARED_DATA)
         yield store
 
 

@@ -98,8 +98,9 @@ document.addEventListener("DOMContentLoaded", function () {
       if (!t.getAttribute("aria-label")) { t.setAttribute("aria-label", "SPARQL query"); }
     });
     element.querySelectorAll("input:not([aria-label]), select:not([aria-label])").forEach(function (c) {
-      c.setAttribute("aria-label", c.getAttribute("placeholder") || c.getAttribute("title") ||
-                     c.className || "editor setting");
+      var name = c.closest(".tab") ? "Tab name" : c.closest(".controlbar") ? "SPARQL endpoint" :
+        c.getAttribute("placeholder") || c.getAttribute("title") || "Result setting";
+      c.setAttribute("aria-label", name);
     });
     element.querySelectorAll("button:not([aria-label]), [role=button]:not([aria-label])").forEach(function (b) {
       if (!b.textContent.trim()) {
