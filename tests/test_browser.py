@@ -186,7 +186,7 @@ def serious(page) -> list[str]:
     """axe-core's serious and critical violations on the page (axe from npm, injected
     through the browser's own evaluation, so the page's CSP stays as it is)."""
     assert AXE.is_file(), ("axe-core is not installed: run `npm install --no-save "
-                           "axe-core@4` in the project (.ci/run does)")
+                           "axe-core@4.14.1` in the project (.ci/run does)")
     page.evaluate(AXE.read_text())
     found = page.evaluate("""async () => (await axe.run(document, {resultTypes: ['violations']}))
         .violations.filter(v => ['serious', 'critical'].includes(v.impact))
