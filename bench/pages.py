@@ -4,8 +4,10 @@ embedded store.
 
 1x is what the browser tests load (init, CSF 2.0, ISO/IEC 27001:2022 and the CISO
 800-53 -> ISO crosswalk) plus 10 generated control sets (bench/data.py); at Nx there
-are 10*N control sets and N copies of every framework's current text under other
-framework slugs (so the search index and the framework index are N times larger).
+are 10*N control sets (as bench/data.py scales) and min(N, --max-copies) copies of every
+framework's current text under other framework slugs, so that search, the framework
+index and the framework pages read that many times more requirements (the copies cost
+about 60,000 triples each; 10 by default keeps a 100x run within memory and minutes).
 Each page is asked once to warm the process, then ``--repeats`` times: "same" asks the
 same URL (the store keeps answers until it writes), "new" asks a different control,
 family, control set, date or word each time (every question evaluated). Medians and
@@ -14,6 +16,7 @@ at 100x."""
 
 from __future__ import annotations
 
+import argparse
 import random
 import statistics
 import tempfile
@@ -24,10 +27,9 @@ from pathlib import Path
 
 from rdflib import URIRef
 
-from bench.common import arguments
+from bench.common import ROOT
 from bench.data import SETS_AT_1X, baseline_members, control_set
 from bench.web import served
-from graphsvc.framework_index import INDEX_GRAPH
 from graphsvc.namespaces import GRAPH, ID
 from graphsvc.store import Rows, Store, Triple
 from graphsvc.store.embedded import EmbeddedStore
@@ -69,14 +71,14 @@ def copies(store: Store, n: int) -> dict[str, list[Triple]]:
     return out
 
 
-def build(data: Path, scale: int, path: Path) -> tuple[list[str], list[str]]:
+def build(data: Path, scale: int, path: Path, max_copies: int) -> tuple[list[str], list[str]]:
     """The store at ``scale``; returns the MODERATE control ids and the control sets."""
     members = baseline_members(data, "MODERATE")
     sets = [str(ID[f"bench/controlset/{i}"]) for i in range(SETS_AT_1X * scale)]
     with EmbeddedStore(path) as store:
         load_analyst_content(store, data)
         if scale > 1:
-            commit(store, copies(store, scale - 1))
+            commit(store, copies(store, min(scale, max_copies) - 1))
         rng = random.Random(8477)
         batch: dict[str, list[Triple]] = {}
         for i in range(len(sets)):
@@ -86,8 +88,8 @@ def build(data: Path, scale: int, path: Path) -> tuple[list[str], list[str]]:
                 batch = {}
         triples = store.query("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }")
         assert isinstance(triples, Rows)
-        print(f"{scale:>4}x: {int(triples.rows[0][0]):,} triples, {len(sets)} control sets"
-              f" (index graph {INDEX_GRAPH.rsplit('/', 1)[-1]})", flush=True)
+        print(f"{scale:>4}x: {int(triples.rows[0][0]):,} triples, {len(sets)} control sets, "
+              f"framework text x{min(scale, max_copies)}", flush=True)
     return members, sets
 
 
@@ -138,12 +140,18 @@ def measure(base: str, urls: dict[str, list[str]]) -> dict[str, tuple[float, flo
 
 
 def main() -> None:
-    args = arguments(__doc__, repeats=21, scales="1,100")
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--scales", default="1,100")
+    parser.add_argument("--repeats", type=int, default=21)
+    parser.add_argument("--max-copies", type=int, default=10)
+    parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
+    args = parser.parse_args()
+    args.scales = [int(s) for s in args.scales.split(",")]
     results: dict[int, dict[str, tuple[float, float, float]]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         for scale in args.scales:
             path = Path(tmp) / f"store-{scale}"
-            members, sets = build(args.data, scale, path)
+            members, sets = build(args.data, scale, path, args.max_copies)
             with served(["--store", str(path)]) as base:
                 fetch_ms(base + "/search?q=warm")  # the first search opens the index
                 results[scale] = measure(base, pages(members, sets, args.repeats))
