@@ -40,6 +40,8 @@ IS_A = """
 PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
 ASK { ?value a/rdfs:subClassOf* ?kind }
 """
+# a short form: one word without a colon (a value with spaces is neither an IRI nor one)
+SHORT_FORM = re.compile(r"[^\s:<>\"{}|^`\\]{1,200}")
 # what a short form (AC-2, ac-2.1, AC-02(01), A.5.15, fedramp-rev5-moderate, HIPAA) names:
 # things of the kind whose identifier, other notation or label it is
 NAMED = """
@@ -168,7 +170,7 @@ def _term(p: Param, raw: str, where: str, store: Store, today: date) -> Term:
     if len(raw) > 2000:
         raise BadInput("value is too long", where=where)
     if p.type == "iri":
-        if p.kind and ":" not in raw:
+        if p.kind and SHORT_FORM.fullmatch(raw):
             return resolve(raw, p.kind, store, where)
         iri = URIRef(expand(raw, where))
         found = p.kind and store.query(IS_A, bindings={"value": iri, "kind": URIRef(p.kind)})
@@ -196,7 +198,8 @@ def _term(p: Param, raw: str, where: str, store: Store, today: date) -> Term:
 
 def resolve(short: str, kind: str, store: Store, where: str) -> URIRef:
     """The one thing of ``kind`` a short form names: an identifier in any notation
-    (AC-2, ac-2.1, AC-2(1), AC-02(01), A.5.15, GV.RM-02), a slug or a label, optionally
+    (AC-2, ac-2.1, AC-2(1), AC-02(01), A.5.15, GV.RM-02), a slug or a one-word label
+    (HIPAA), optionally
     after its framework (``nist-sp-800-53-rev5/AC-2``). Unknown is a 404 (NotInStore),
     more than one a 400 naming them."""
     text = short.strip()
