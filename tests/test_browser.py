@@ -249,3 +249,23 @@ def test_pages_work_without_javascript(browser, site: str) -> None:
         assert "not a date" in page.get_by_role("alert").inner_text()
     finally:
         context.close()
+
+
+def test_the_editor_knows_our_questions_links_our_iris_and_words_errors(page, site: str
+                                                                        ) -> None:
+    page.goto(site + "/sparql")
+    page.wait_for_selector(".yasqe .CodeMirror")
+    example = page.locator("#examples option", has_text="framework-controls - ")
+    page.get_by_label("Start from a named question").select_option(
+        value=example.get_attribute("value"))
+    page.locator(".yasqe_queryButton").click()
+    page.wait_for_selector(".yasr table td a.iri", timeout=15_000)
+    hrefs = page.locator(".yasr a.iri").evaluate_all(
+        "links => links.map(a => a.getAttribute('href'))")
+    assert any(h.startswith("/id/fw/nist-sp-800-53-rev5/") for h in hrefs)
+    assert not any(h.startswith("https://w3id.org/graphsvc/id/") for h in hrefs)
+    page.evaluate("window.yasgui.getTab().getYasqe().setValue('SELECT * WHERE { ?s ?p }')")
+    page.locator(".yasqe_queryButton").click()
+    alert = page.locator(".yasr [role=alert]")
+    alert.wait_for(timeout=15_000)
+    assert "line 1" in alert.inner_text() and "updates" not in alert.inner_text()

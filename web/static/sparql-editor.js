@@ -46,6 +46,7 @@ document.addEventListener("DOMContentLoaded", function () {
     return Promise.resolve(box);
   }
 
+  Yasgui.Yasr.defaults.errorRenderers = [errorInWords];  // what each tab's results use
   var yasgui = new Yasgui(element, {
     requestConfig: { endpoint: element.dataset.endpoint, method: "POST", queryArgument: "query" },
     copyEndpointOnNewTab: false,
@@ -57,7 +58,7 @@ document.addEventListener("DOMContentLoaded", function () {
       autocompleters: ["localPrefixes", "localProperties", "localClasses", "variables"],
       prefixCcApi: null
     },
-    yasr: { prefixes: config.prefixes, errorRenderers: [errorInWords] }
+    yasr: { prefixes: config.prefixes }
   });
   window.yasgui = yasgui;
 
