@@ -60,12 +60,13 @@ class _Item:
     group: bool = False
 
 
-def framework_tree(rows: list[dict[str, str]], q: str = "", titles: Mapping[str, str] = {}
-                   ) -> tuple[list[TreeSection], bool]:
+def framework_tree(rows: list[dict[str, str]], q: str = "",
+                   titles: Mapping[str, str] | None = None) -> tuple[list[TreeSection], bool]:
     """The framework's sections (top-level families or groups, else its top-level
     requirements) with their rows in tree order; only what matches ``q`` (and what it
     sits under) when a filter is given. Also whether sections start open."""
     items: dict[str, _Item] = {}
+    titles = titles or {}
     for r in rows:
         order = (int(r["order"]) if r["order"].isdigit() else 10**9,
                  natural_key(r["control"] or ""))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import secrets
 from collections import OrderedDict, defaultdict
+from collections.abc import Mapping
 from datetime import date
 from typing import Any
 from urllib.parse import urlencode
@@ -21,7 +22,7 @@ from graphsvc.errors import BadInput
 from graphsvc.identity import notation
 from graphsvc.namespaces import GC, ID
 from graphsvc.output import plain_rows
-from graphsvc.questions import bind, expand, get_question, load_questions
+from graphsvc.questions import Question, bind, expand, get_question, load_questions
 from graphsvc.store.bindings import bind_values
 from graphsvc.validation import baseline_framework
 from graphsvc.validation_output import REPORT_FORMATS, as_json, sarif
@@ -95,7 +96,7 @@ def home() -> str:
 def _search_args() -> tuple[str, str | None, int, bool]:
     text = request.args.get("q", "").strip()[:200]
     framework = request.args.get("framework") or None
-    limit = tables._int(request.args.get("limit"), SEARCH_LIMIT, 1, SEARCH_MORE)
+    limit = tables.bounded_int(request.args.get("limit"), SEARCH_LIMIT, 1, SEARCH_MORE)
     return text, framework, limit, request.args.get("prefix") == "1"
 
 
@@ -168,7 +169,7 @@ def _input_shown(name: str, given: str, rows: list[dict[str, str]],
     return label_of(value, known) if value.startswith(tables.OURS) else value
 
 
-def _options(q) -> dict[str, list[tuple[str, str]]]:
+def _options(q: Question) -> dict[str, list[tuple[str, str]]]:
     """For parameters of a kind with few things, those things (value, label)."""
     kinds = {p.name: LISTED_KINDS.get((p.kind or "").rsplit("#", 1)[-1]) for p in q.params}
     if not any(kinds.values()):
@@ -196,7 +197,7 @@ def _export(name: str, rows: list[dict[str, str]], columns: list[str], fmt: str)
                     mimetype="application/json")
 
 
-def _export_links(path: str, args) -> dict[str, str]:
+def _export_links(path: str, args: Mapping[str, str]) -> dict[str, str]:
     """JSON and CSV of a table: its rows with the same filters and sort, every page."""
     kept = tables.with_args(args, _page=None, _size=None)
     query = ("?" + urlencode(kept)) if kept else ""

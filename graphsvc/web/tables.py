@@ -10,6 +10,8 @@ as Datasette spells them; nothing else in it is read here.
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 from collections import Counter
 from collections.abc import Callable, Mapping
@@ -134,9 +136,9 @@ def build(rows: list[dict[str, str]], columns: list[str], args: Mapping[str, str
     args = {k: v for k, v in args.items()}
     shown = [c for c in columns if c not in hidden and not _is_companion(c, columns)]
     kept = ordered(filtered(rows, args), args, list(order))
-    size = _int(args.get("_size"), PAGE_SIZE, 1, MAX_PAGE_SIZE)
+    size = bounded_int(args.get("_size"), PAGE_SIZE, 1, MAX_PAGE_SIZE)
     pages = max(1, -(-len(kept) // size))
-    page = _int(args.get("_page"), 1, 1, pages)
+    page = bounded_int(args.get("_page"), 1, 1, pages)
     table = Table(shown, [], len(rows), len(kept), page, pages, size, args.get("_sort", ""),
                   args.get("_desc") == "1", args=args)
     table.rows = [[_cell(c, r, columns, label) for c in shown]
@@ -149,7 +151,8 @@ def build(rows: list[dict[str, str]], columns: list[str], args: Mapping[str, str
     return table
 
 
-def _int(raw: str | None, default: int, low: int, high: int) -> int:
+def bounded_int(raw: str | None, default: int, low: int, high: int) -> int:
+    """A whole number from the query string, kept within bounds (else the default)."""
     return min(high, max(low, int(raw))) if raw and raw.isdigit() else default
 
 
@@ -189,9 +192,6 @@ def _facets(rows: list[dict[str, str]], kept: list[dict[str, str]], shown: list[
 
 def export_csv(rows: list[dict[str, str]], columns: list[str]) -> str:
     """CSV for spreadsheets: no cell runs as a formula when opened."""
-    import csv
-    import io
-
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(columns)
