@@ -16,7 +16,8 @@ from graphsvc.config import Config, load_config
 from graphsvc.content import init_store
 from graphsvc.crosswalks import derive_crosswalks
 from graphsvc.errors import BadInput, GraphsvcError
-from graphsvc.export import dumps, oscal_mapping_collection
+from graphsvc.export import dumps, oscal_mapping_collection, reconciled_mapping_collection
+from graphsvc.importers.crosswalk import FORMATS as CROSSWALK_FORMATS
 from graphsvc.importers.crosswalk import import_crosswalks
 from graphsvc.importers.model import ImportReport
 from graphsvc.importers.oscal.importer import import_oscal
@@ -27,7 +28,7 @@ from graphsvc.questions import ask, load_questions, parse_day
 from graphsvc.store import Store, open_store
 from graphsvc.validation import ENGINES, validate
 from graphsvc.validation_output import REPORT_FORMATS, render_report
-from graphsvc.writes import drop_graphs
+from graphsvc.writes import commit, drop_graphs
 
 
 class _Group(click.Group):
@@ -211,15 +212,17 @@ def import_oscal_cmd(ctx: click.Context, files: tuple[Path, ...], framework: str
 @import_group.command("crosswalk")
 @click.argument("files", nargs=-1, required=True,
                 type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--format", "fmt", type=click.Choice(["csv", "ciso-yaml", "prowler-json", "xlsx"]),
-              help="Default: from the file name (.csv, .yaml, .json, .xlsx).")
+@click.option("--format", "fmt", type=click.Choice(list(CROSSWALK_FORMATS)),
+              help="Default: from the file name (.csv, .yaml, .json, .xlsx) and, for "
+                   ".json, its content (Prowler or FedRAMP 20x).")
 @click.pass_context
 def import_crosswalk_cmd(ctx: click.Context, files: tuple[Path, ...], fmt: str | None) -> None:
     """Import crosswalk tables: CISO Assistant library YAML (frameworks and mappings),
     CSV (IR 8477 columns, compliance-trestle's csv-to-mapping-collection columns, or
     AWS Security Hub control -> 800-53 r5 with Config rules), Prowler compliance
-    JSON (requirement -> checks) and NIST's crosswalk workbooks (xlsx). A row without
-    a relationship is recorded as unspecified, never guessed."""
+    JSON (requirement -> checks), FedRAMP 20x documentation (FRMR JSON: the Key Security
+    Indicators and their related 800-53 controls) and NIST's crosswalk workbooks (xlsx).
+    A row without a relationship is recorded as unspecified, never guessed."""
     totals: Counter[str] = Counter()
     with _store(ctx) as store:
         import_crosswalks(store, files, max_bytes=ctx.obj.max_load_bytes, fmt=fmt,
@@ -339,6 +342,45 @@ def derive_crosswalks_cmd(ctx: click.Context) -> None:
     click.echo(", ".join(f"{v} {k}" for k, v in counts.items()) or "no paths")
 
 
+@main.command("migrate")
+@click.argument("control_set")
+@click.option("--to", "framework", required=True,
+              help="Framework slug to carry the control set to, e.g. nist-sp-800-53-rev5.")
+@click.option("--release", help="Release of that framework (default: its current release).")
+@click.option("--baseline", help="Target baseline (default: the one of the same level, e.g. "
+                                 "nist-sp-800-53-rev4-low -> nist-sp-800-53-rev5-low).")
+@click.option("-o", "--output", type=click.File("w"),
+              help="Also write the new control set as an OSCAL SSP (JSON) to this file.")
+@click.option("--dry-run", is_flag=True, help="Report only; write nothing to the store.")
+@click.option("--format", "fmt", type=click.Choice(ROW_FORMATS), default="table",
+              show_default=True)
+@click.pass_context
+def migrate_cmd(ctx: click.Context, control_set: str, framework: str, release: str | None,
+                baseline: str | None, output, dry_run: bool, fmt: str) -> None:
+    """Carry a control set to another revision or release: kept where the mapping is
+    equal or equivalent-to, flagged for review where it is weaker, dropped with the
+    reason where the control was withdrawn or no mapping reaches it; the target
+    baseline's other controls are listed as work. The new control set goes to its own
+    graph (unless --dry-run).
+
+    \b
+    Example:
+      graphsvc migrate id:controlset/... --to nist-sp-800-53-rev5 -o rev5-ssp.json
+    """
+    from graphsvc.migration import migrate, oscal_ssp, report_rows
+
+    with _store(ctx, read_only=dry_run) as store:
+        result = migrate(store, control_set, framework, release=release, baseline=baseline)
+        if not dry_run:
+            commit(store, {result.graph: result.triples})
+    click.echo(render(report_rows(result), fmt), nl=fmt == "table")
+    counts = ", ".join(f"{n} {k}" for k, n in sorted(result.counts().items()))
+    where = "not written (--dry-run)" if dry_run else f"written to {result.graph}"
+    click.echo(f"{result.new_control_set}: {counts}; {where}", err=True)
+    if output is not None:
+        output.write(dumps(oscal_ssp(result)))
+
+
 @main.group("export")
 def export_group() -> None:
     """Export what the graph knows in standard formats."""
@@ -351,15 +393,61 @@ def export_group() -> None:
               help="Framework slug of the mapping targets, e.g. nist-sp-800-53-rev5.")
 @click.option("-o", "--output", type=click.File("w"), default="-", show_default=True,
               help="Where to write the JSON.")
+@click.option("--reconciled", is_flag=True,
+              help="One map per pair, with the relation every loaded source allows, each "
+                   "source's statement and the agreement as its confidence.")
 @click.pass_context
-def export_oscal_mapping(ctx: click.Context, source: str, target: str, output) -> None:
+def export_oscal_mapping(ctx: click.Context, source: str, target: str, output,
+                         reconciled: bool) -> None:
     """Write an OSCAL 1.2 mapping-collection (JSON) of the mappings from one framework
     to another, whatever source they were imported from. Mappings whose relation was
-    never stated are left out (and counted), not given one."""
+    never stated are left out (and counted), not given one; with --reconciled, pairs
+    whose sources conflict or allow several relations are."""
+    build = reconciled_mapping_collection if reconciled else oscal_mapping_collection
     with _store(ctx, read_only=True) as store:
-        document, counts = oscal_mapping_collection(store, source, target)
+        document, counts = build(store, source, target)
     output.write(dumps(document))
     click.echo(", ".join(f"{v} {k}" for k, v in counts.items()), err=True)
+
+
+@export_group.command("crm")
+@click.option("--provider", required=True,
+              help="The provider's package: the leveraged system's control set (IRI or "
+                   "id:controlset/...).")
+@click.option("--baseline", required=True, help="Baseline: IRI or id:baseline/...")
+@click.option("--as-of", "as_of", help="Day the covering attestations must be valid "
+                                       "(YYYY-MM-DD, default today).")
+@click.option("--format", "fmt", type=click.Choice(["csv", "xlsx", "oscal"]), default="csv",
+              show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Where to write it (required for xlsx; default: standard output).")
+@click.pass_context
+def export_crm(ctx: click.Context, provider: str, baseline: str, as_of: str | None, fmt: str,
+               output: Path | None) -> None:
+    """Write the customer responsibility matrix of a provider's package against a
+    baseline: per control, provider / shared / customer, the customer's part and what the
+    provider does in the package's words, the covering attestation and its validity.
+    CSV and XLSX carry the columns of FedRAMP's CRM worksheet; oscal writes the
+    leveraged system's export (provided and responsibility statements, their own UUIDs)
+    that a leveraging SSP's inherited and satisfied statements point to."""
+    from graphsvc.crm import crm, crm_csv, crm_oscal, crm_xlsx
+
+    if fmt == "xlsx" and output is None:
+        raise BadInput("an XLSX workbook needs a file: give -o FILE.xlsx", where="--output")
+    baseline = baseline if ":" in baseline else f"id:baseline/{baseline}"
+    day = parse_day(as_of, "--as-of") if as_of else None
+    with _store(ctx, read_only=True) as store:
+        if fmt == "oscal":
+            body: str | bytes = dumps(crm_oscal(store, provider, baseline))
+        else:
+            rows = crm(store, provider, baseline, day)
+            body = crm_csv(rows) if fmt == "csv" else crm_xlsx(rows, f"CRM {provider}")
+    if output is None:
+        click.echo(body, nl=False)
+    elif isinstance(body, bytes):
+        output.write_bytes(body)
+    else:
+        output.write_text(body)
 
 
 @main.command("config")

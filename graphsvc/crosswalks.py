@@ -6,10 +6,11 @@ requirements gets one derived mapping, whatever the number of paths between them
 relations every path allows (the intersection), read from its source side; it keeps
 that *set* (gc:possibleRelation, never gc:relation), every middle requirement and every
 stated mapping it was composed from, in a graph of its own. Only one-to-one stated
-mappings with a stated relation are composed. OSCAL's equivalent-to (same meaning,
-other words) says nothing of the sets but that they overlap, so it composes as any of
-equal, subset-of, superset-of and intersects-with. Compositions that allow every
-relation say nothing and are not written.
+mappings are composed. OSCAL's equivalent-to (same meaning, other words), and a mapping
+whose source states no relation (the requirements are related), say nothing of the
+sets but that they overlap: they compose as any of equal, subset-of, superset-of and
+intersects-with. Compositions that allow every relation say nothing and are not
+written.
 """
 
 from __future__ import annotations
@@ -32,16 +33,18 @@ RELATION_OF = {"equal": GC.Equal, "subset-of": GC.SubsetOf, "superset-of": GC.Su
 NAME_OF = {iri: name for name, iri in RELATION_OF.items()}
 INVERSE = {"equal": "equal", "subset-of": "superset-of", "superset-of": "subset-of",
            "intersects-with": "intersects-with", "no-relationship": "no-relationship"}
-# what a stated relation allows of the two sets
+# what a stated relation allows of the two sets: equivalent-to (same meaning, other
+# words) and a mapping that states no relation (the requirements are related) both say
+# only that the sets overlap
+OVERLAP = frozenset({"equal", "subset-of", "superset-of", "intersects-with"})
 ALLOWS = {**{iri: frozenset({name}) for iri, name in NAME_OF.items()},
-          GC.EquivalentTo: frozenset({"equal", "subset-of", "superset-of", "intersects-with"})}
+          GC.EquivalentTo: OVERLAP, GC.Unspecified: OVERLAP}
 DERIVED_GRAPH = str(GRAPH["derived/crosswalks"])
 STATED = """
 PREFIX gc: <https://w3id.org/graphsvc/compliance#>
 SELECT DISTINCT ?m ?s ?t ?relation WHERE {
   ?m gc:relation ?relation ; gc:sourceCount 1 ; gc:targetCount 1 ;
      gc:sourceRequirement ?s ; gc:targetRequirement ?t .
-  FILTER (?relation != gc:Unspecified)
 }
 """
 

@@ -79,6 +79,11 @@ def oscal_mapping_collection(store: Store, source: str, target: str) -> tuple[di
         counts["exported"] += 1
     if not out:
         raise BadInput(f"no mappings from {source!r} to {target!r} with a stated relation")
+    return _collection(source, target, out, f"Exported by graphsvc from {BASE}"), counts
+
+
+def _collection(source: str, target: str, out: list[dict[str, Any]], description: str
+                ) -> dict[str, Any]:
     now = datetime.now(UTC).isoformat(timespec="seconds")
     collection = {"mapping-collection": {
         "uuid": str(uuidlib.uuid5(NAMESPACE, f"{source}->{target}:{len(out)}")),
@@ -87,7 +92,7 @@ def oscal_mapping_collection(store: Store, source: str, target: str) -> tuple[di
                      "props": [{"name": "generator", "value": f"graphsvc {__version__}"}]},
         "provenance": {"method": "automation", "matching-rationale": "semantic",
                        "status": "complete",
-                       "mapping-description": f"Exported by graphsvc from {BASE}"},
+                       "mapping-description": description},
         "mappings": [{
             "uuid": str(uuidlib.uuid5(NAMESPACE, f"{source}->{target}")),
             "source-resource": {"type": "catalog", "href": str(framework_iri(source))},
@@ -95,7 +100,48 @@ def oscal_mapping_collection(store: Store, source: str, target: str) -> tuple[di
             "maps": out,
         }],
     }}
-    return collection, counts
+    return collection
+
+
+ONE_RELATION = {"equal": "equal-to", "subset-of": "subset-of", "superset-of": "superset-of",
+                "intersects-with": "intersects-with", "no-relationship": "no-relationship"}
+
+
+def reconciled_mapping_collection(store: Store, source: str, target: str
+                                  ) -> tuple[dict, Counter]:
+    """One map per pair the sources map (the crosswalk-agreement question), with the one
+    relation every source allows, each source's statement in its props and the
+    agreement (agree, compatible, single) as its confidence. Pairs whose sources
+    conflict, or allow several relations, are left out and counted: no relation is
+    chosen for them."""
+    from graphsvc.questions import ask  # (questions import this module's callers)
+
+    rows = ask(store, "crosswalk-agreement", {"source": str(framework_iri(source)),
+                                              "target": str(framework_iri(target))})
+    assert isinstance(rows, Rows)
+    counts: Counter[str] = Counter()
+    out = []
+    for row in rows.dicts():
+        possible = str(row["possible"]).split()
+        verdict = str(row["verdict"])
+        if verdict == "conflict" or len(possible) != 1:
+            counts[f"skipped: {'conflict' if verdict == 'conflict' else 'several relations'}"
+                   ] += 1
+            continue
+        out.append({
+            "uuid": str(uuidlib.uuid5(NAMESPACE, f"{row['a']} {row['b']}")),
+            "relationship": ONE_RELATION[possible[0]],
+            "sources": [{"type": "control", "id-ref": unquote(str(row["a"]).rsplit("/", 1)[-1])}],
+            "targets": [{"type": "control", "id-ref": unquote(str(row["b"]).rsplit("/", 1)[-1])}],
+            "confidence-score": {"category": verdict},
+            "props": [{"name": "source-statement", "ns": str(GC), "value": statement.strip()}
+                      for statement in str(row["statements"]).split(" | ")],
+        })
+        counts[f"exported ({verdict})"] += 1
+    if not out:
+        raise BadInput(f"no pair from {source!r} to {target!r} has one relation every "
+                       "source allows")
+    return _collection(source, target, out, "reconciled from every loaded source"), counts
 
 
 def _relationship(entry: dict[str, Any]) -> str | None:

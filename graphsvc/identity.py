@@ -60,6 +60,7 @@ FRAMEWORK_NAMES = {
     "iso27001-2022": "ISO/IEC 27001:2022",
     "iso27001-2013": "ISO/IEC 27001:2013",
     "aws-securityhub": "AWS Security Hub controls",
+    "fedramp-20x-ksi": "FedRAMP 20x Key Security Indicators",
 }
 
 
@@ -133,12 +134,13 @@ def parameter_iri(framework: str, param_id: str) -> URIRef:
     return ID[f"fw/{_segment(framework)}/param/{_segment(param_id)}"]
 
 
-_RELEASE_NUMBER = re.compile(r"^v?(\d+(?:\.\d+)+)")
+_RELEASE_NUMBER = re.compile(r"^v?(\d+(?:\.\d+)+|\d{4}-\d{2}-\d{2})")
 
 
 def release_slug(version: str | None) -> str | None:
     """The release a catalog's version names: its leading dotted number ("5.1.1+u4" and
-    "5.1.1+fedramp-20240111-0" are release 5.1.1); None when it names none."""
+    "5.1.1+fedramp-20240111-0" are release 5.1.1) or date (rev4's "2015-01-22"); None
+    when it names none."""
     match = _RELEASE_NUMBER.match((version or "").strip())
     return match.group(1) if match else None
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -23,6 +24,7 @@ from graphsvc.identity import (
     slug,
 )
 from graphsvc.importers.checks import is_securityhub_csv, prowler_graph, securityhub_graph
+from graphsvc.importers.fedramp20x import frmr_graph, is_frmr
 from graphsvc.importers.mappings import add_mapping, mapping_source
 from graphsvc.importers.model import Built, ImportReport, ReleaseContent, finish
 from graphsvc.importers.releases import ReleaseGraphs
@@ -33,7 +35,7 @@ from graphsvc.namespaces import DCTERMS, GC, GRAPH
 from graphsvc.store import Store, Triple
 from graphsvc.writes import commit
 
-FORMATS = ("ciso-yaml", "csv", "prowler-json", "xlsx")
+FORMATS = ("ciso-yaml", "csv", "prowler-json", "fedramp-frmr", "xlsx")
 IR8477_COLUMNS = ("source_framework", "source_id", "target_framework", "target_id",
                   "relationship")
 TRESTLE_COLUMNS = ("$$source_resource", "$$target_resource", "$$map_source_id_ref_list",
@@ -63,9 +65,18 @@ def crosswalk_graph(data: bytes, *, source: str, fmt: str) -> Built:
         return csv_graph(data, source)
     if fmt == "prowler-json":
         return prowler_graph(data, source)
+    if fmt == "fedramp-frmr":
+        return frmr_graph(data, source)
     if fmt == "xlsx":
         return workbook_graph(data, source)
     raise BadInput(f"unknown crosswalk format {fmt!r}; known: {', '.join(FORMATS)}")
+
+
+def _looks_like_frmr(data: bytes) -> bool:
+    try:
+        return is_frmr(json.loads(data))
+    except (ValueError, RecursionError):
+        return False  # the Prowler reader says what is wrong with it
 
 
 def import_crosswalks(store: Store, paths: Iterable[Path], *, max_bytes: int,
@@ -79,6 +90,8 @@ def import_crosswalks(store: Store, paths: Iterable[Path], *, max_bytes: int,
     for path in paths:
         data = read_limited(path, max_bytes)
         kind = format_of(path, fmt)
+        if kind == "prowler-json" and not fmt and _looks_like_frmr(data):  # by content
+            kind = "fedramp-frmr"
         built = crosswalk_graph(data, source=str(path), fmt=kind)
         report, triples = finish(built, str(path), data, model=kind)
         if built.release is not None:

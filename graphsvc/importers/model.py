@@ -52,17 +52,22 @@ class Built:
     model: str = ""  # what the source document is (catalog, system-security-plan, ...)
     mappings: set[URIRef] = field(default_factory=set)  # the mappings stated so far
     _uuids: Counter[str] = field(default_factory=Counter)
+    _uuid_kinds: dict[str, str] = field(default_factory=dict)
 
     def uuid_node(self, uuid: str, what: str) -> URIRef:
-        """``id/oscal/{uuid}``; a UUID the document uses twice gets a suffix and a warning
-        (FedRAMP's sample SSP gives two implemented requirements one UUID)."""
+        """``id/oscal/{uuid}``; a UUID the document uses again gets a suffix, and the
+        report one warning per UUID (FedRAMP's sample SSP gives two implemented
+        requirements one UUID)."""
         self._uuids[uuid] += 1
         seen = self._uuids[uuid]
         if seen == 1:
+            self._uuid_kinds[uuid] = what
             return ID[f"oscal/{uuid}"]
-        self.warnings.append(f"{what} UUID {uuid} is used {seen} times; "
-                             f"occurrence {seen} is kept as oscal/{uuid}-{seen}")
         return ID[f"oscal/{uuid}-{seen}"]
+
+    def reused_uuids(self) -> list[str]:
+        return [f"{self._uuid_kinds[u]} UUID {u} is used {n} times; occurrences 2-{n} are "
+                f"kept as oscal/{u}-2 ... oscal/{u}-{n}" for u, n in self._uuids.items() if n > 1]
 
     def add(self, s: Term, p: Term, o: Term | str | bool | int | None) -> None:
         """Add a triple; plain Python values become literals; None adds nothing."""
@@ -98,6 +103,6 @@ def finish(built: Built, source: str, data: bytes, model: str | None = None
     stated = len(built.release.triples) + sum(map(len, built.release.requirements.values())) \
         if built.release else 0
     report = ImportReport(source, model or built.model, built.graph, len(set(triples)) + stated,
-                          built.counts, tuple(built.warnings),
+                          built.counts, (*built.reused_uuids(), *built.warnings),
                           built.release.graph if built.release else None)
     return report, triples

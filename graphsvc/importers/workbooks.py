@@ -28,7 +28,7 @@ import openpyxl
 from rdflib import URIRef
 
 from graphsvc.errors import BadInput
-from graphsvc.identity import framework_iri, match_framework, requirement_iri, slug
+from graphsvc.identity import match_framework, requirement_iri, slug
 from graphsvc.importers.mappings import add_mapping, mapping_source
 from graphsvc.importers.model import Built
 from graphsvc.namespaces import GC, GRAPH
@@ -88,12 +88,13 @@ class _Context:
 
     def map(self, row: int, source: URIRef, targets: list[URIRef], sheet: str,
             note: str | None = None) -> None:
-        if not targets:
-            return
-        mapping = add_mapping(self.built, sources=[source], targets=targets, stated=None,
-                              where=f"{self.source}, sheet {sheet!r}, row {row}",
-                              source_node=self.origin)
-        self.built.add(mapping, GC.description, note)
+        """A workbook row lists references, not a set: each target is a mapping of its
+        own, related in a way the workbook does not state."""
+        for target in dict.fromkeys(targets):
+            mapping = add_mapping(self.built, sources=[source], targets=[target], stated=None,
+                                  where=f"{self.source}, sheet {sheet!r}, row {row}",
+                                  source_node=self.origin)
+            self.built.add(mapping, GC.description, note)
 
 
 def _rows(sheet: Any, first: int) -> Iterator[tuple[int, tuple]]:
@@ -126,7 +127,6 @@ def _csf2_references(ctx: _Context, sheet: Any) -> None:
         for index, (fw, targets) in enumerate(sorted(by_framework.items())):
             ctx.map(number * 100 + index, csf, targets, sheet.title,
                     f"informative references to {fw}")
-            ctx.built.add(framework_iri(fw), GC.identifier, fw)
 
 
 def _subcategories(ctx: _Context, sheet: Any, framework: str, label_col: int,

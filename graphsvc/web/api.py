@@ -10,6 +10,7 @@ from pathlib import Path
 from flask import Blueprint, Response, jsonify, request, url_for
 
 from graphsvc.errors import BadInput
+from graphsvc.migration import migrate, oscal_ssp, report_rows
 from graphsvc.output import plain_rows, spreadsheet_csv
 from graphsvc.questions import ask, describe, get_question, load_questions, parse_day
 from graphsvc.store import Rows, check_iri
@@ -102,6 +103,31 @@ def load_control_set() -> Response:
         commit(store, {graph: list(triples)})
         services().pool.refresh()
     return jsonify(graph=graph, controlSet=str(control_set), triples=len(triples)), 201
+
+
+@blueprint.post("/migrations")
+def migrate_control_set() -> Response:
+    """Carry a control set to another revision or release (graphsvc migrate); writes the
+    new control set unless ``dry_run``, so it needs a token with scope ``load``."""
+    with authorized_write("load", services().tokens,
+                          request.headers.get("Authorization")) as write:
+        form = request.form
+        missing = [f for f in ("controlSet", "to") if not form.get(f)]
+        if missing:
+            raise BadInput(f"give {' and '.join(missing)}", where=missing[0])
+        store = services().store
+        result = migrate(store, form["controlSet"], form["to"],
+                         release=form.get("release") or None,
+                         baseline=form.get("baseline") or None)
+        dry_run = form.get("dry_run") == "true"
+        write.graphs = [] if dry_run else [result.graph]
+        if not dry_run:
+            commit(store, {result.graph: result.triples})
+            services().pool.refresh()
+    return jsonify(controlSet=str(result.control_set),
+                   newControlSet=str(result.new_control_set),
+                   graph=None if dry_run else result.graph, counts=result.counts(),
+                   steps=plain_rows(report_rows(result)), ssp=oscal_ssp(result))
 
 
 @blueprint.delete("/graphs")

@@ -136,7 +136,7 @@ def upload_form(**fields: dict[str, Any]) -> dict[str, Any]:
                        **fields}}}}}
 
 
-STRING_OBJECT = {"type": "object", "additionalProperties": {"type": "string"}}
+STRING_OBJECT = {"type": "object", "additionalProperties": {"type": ["string", "null"]}}
 STRINGS = {"type": "array", "items": {"type": "string"}}
 
 LIST_QUESTIONS = {
@@ -192,6 +192,37 @@ FIXED_PATHS: dict[str, Any] = {
                                              "triples": {"type": "integer"}}},
                              "Loaded"),
             **errors(400, 401, 403, 413, 503)}}},
+    "/api/migrations": {"post": {
+        "operationId": "migrate", "tags": ["writes"],
+        "summary": "Carry a control set to another revision or release; token scope: load",
+        "description": "Kept where the mapping is equal or equivalent-to, flagged for review "
+                       "where it is weaker, dropped with the reason where the control was "
+                       "withdrawn or no mapping reaches it; the target baseline's other "
+                       "controls are listed as work. Unless dry_run, the new control set "
+                       "is written to its own graph. The answer carries it as an OSCAL SSP.",
+        "security": [{"bearer": []}],
+        "requestBody": {"required": True, "content": {"application/x-www-form-urlencoded": {
+            "schema": {"type": "object", "required": ["controlSet", "to"], "properties": {
+                "controlSet": {**IRI, "description": "The control set to carry (IRI or "
+                                                     "id:controlset/...)"},
+                "to": {"type": "string", "minLength": 1,
+                       "description": "Target framework slug, e.g. nist-sp-800-53-rev5"},
+                "release": {"type": "string", "description": "Target release IRI (default: "
+                                                             "the framework's current one)"},
+                "baseline": {"type": "string", "description": "Target baseline slug or IRI "
+                                                              "(default: the same level)"},
+                "dry_run": {"type": "string", "enum": ["", "true", "false"]}}}}}},
+        "responses": {
+            "200": json_body({"type": "object", "required": [
+                "controlSet", "newControlSet", "graph", "counts", "steps", "ssp"],
+                "properties": {"controlSet": {"type": "string"},
+                               "newControlSet": {"type": "string"},
+                               "graph": {"type": ["string", "null"]},
+                               "counts": {"type": "object",
+                                          "additionalProperties": {"type": "integer"}},
+                               "steps": {"type": "array", "items": STRING_OBJECT},
+                               "ssp": {"type": "object"}}}, "The migration"),
+            **errors(400, 401, 403, 404, 503)}}},
     "/api/graphs": {"delete": {
         "operationId": "drop_graphs", "tags": ["writes"],
         "summary": "Drop named graphs in one transaction; token scope: drop",
