@@ -39,7 +39,7 @@ EXPORTS = ("json", "csv")
 # question parameters whose few values are offered as a list (from the inventory)
 LISTED_KINDS = {"Baseline": "baseline", "ControlSet": "control set",
                 "Framework": "framework", "FrameworkRelease": "release"}
-SEARCH_LIMIT, SEARCH_MORE = 20, 500
+SEARCH_LIMIT, SEARCH_MORE = 10, 500
 
 blueprint.add_app_template_filter(tables.local_link, "local")
 blueprint.add_app_template_filter(notation, "notation")
