@@ -110,6 +110,16 @@ def normalise_id(requirement_id: str) -> str:
     return _ENHANCEMENT.sub(r"\1-\2.\3", lowered)
 
 
+_ENHANCEMENT_ID = re.compile(r"^([a-z]{2,3})-(\d+)\.(\d+)$")
+
+
+def notation(identifier: str) -> str:
+    """How people write an identifier (the inverse of :func:`normalise_id` for
+    display): ac-2.1 -> AC-2(1), a.5.15 -> A.5.15, gv.rm-02 -> GV.RM-02."""
+    match = _ENHANCEMENT_ID.match(identifier)
+    return (f"{match[1]}-{match[2]}({match[3]})" if match else identifier).upper()
+
+
 @lru_cache(maxsize=65536)
 def requirement_iri(framework: str, requirement_id: str) -> URIRef:
     return ID[f"fw/{_segment(framework)}/{_segment(normalise_id(requirement_id))}"]

@@ -30,14 +30,32 @@ from rdflib import XSD, Literal, URIRef
 
 from graphsvc.content import data_dir
 from graphsvc.errors import BadInput, NotFound
+from graphsvc.identity import normalise_id
 from graphsvc.namespaces import GC, ID
-from graphsvc.store import QueryResult, Store, Term, check_iri
+from graphsvc.store import QueryResult, Rows, Store, Term, check_iri
 
 PARAM_TYPES = ("iri", "date", "integer", "enum", "string")
 PREFIXES = {"gc": str(GC), "id": str(ID)}
 IS_A = """
 PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
 ASK { ?value a/rdfs:subClassOf* ?kind }
+"""
+# a short form: one word without a colon (a value with spaces is neither an IRI nor one)
+SHORT_FORM = re.compile(r"[^\s:<>\"{}|^`\\]{1,200}")
+# what a short form (AC-2, ac-2.1, AC-02(01), A.5.15, fedramp-rev5-moderate, HIPAA) names:
+# things of the kind whose identifier, other notation or label it is
+NAMED = """
+PREFIX gc: <https://w3id.org/graphsvc/compliance#>
+PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
+PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
+SELECT DISTINCT ?thing ?framework WHERE {
+  { ?thing gc:identifier ?canonical } UNION { ?thing gc:identifier ?given }
+  UNION { ?thing skos:altLabel ?given } UNION { ?thing skos:altLabel ?upper }
+  UNION { ?thing rdfs:label ?given }
+  ?thing a/rdfs:subClassOf* ?kind .
+  OPTIONAL { ?thing (gc:inFramework|gc:releaseOf)/gc:identifier ?framework }
+}
+ORDER BY ?thing LIMIT 20
 """
 
 
@@ -152,6 +170,8 @@ def _term(p: Param, raw: str, where: str, store: Store, today: date) -> Term:
     if len(raw) > 2000:
         raise BadInput("value is too long", where=where)
     if p.type == "iri":
+        if p.kind and SHORT_FORM.fullmatch(raw):
+            return resolve(raw, p.kind, store, where)
         iri = URIRef(expand(raw, where))
         found = p.kind and store.query(IS_A, bindings={"value": iri, "kind": URIRef(p.kind)})
         if p.kind and found is not True:
@@ -174,6 +194,31 @@ def _term(p: Param, raw: str, where: str, store: Store, today: date) -> Term:
             raise BadInput(f"must be one of {', '.join(p.values)}, not {raw!r}", where=where)
         return URIRef(expand(raw, where)) if ":" in raw else Literal(raw)
     return Literal(raw)
+
+
+def resolve(short: str, kind: str, store: Store, where: str) -> URIRef:
+    """The one thing of ``kind`` a short form names: an identifier in any notation
+    (AC-2, ac-2.1, AC-2(1), AC-02(01), A.5.15, GV.RM-02), a slug or a one-word label
+    (HIPAA), optionally
+    after its framework (``nist-sp-800-53-rev5/AC-2``). Unknown is a 404 (NotInStore),
+    more than one a 400 naming them."""
+    text = short.strip()
+    framework, _, local = text.rpartition("/") if "/" in text else ("", "", text)
+    answer = store.query(NAMED, bindings={
+        "kind": URIRef(kind), "canonical": Literal(normalise_id(local)),
+        "given": Literal(local), "upper": Literal(local.upper())})
+    assert isinstance(answer, Rows)
+    found = [(iri, str(fw or "")) for iri, fw in answer if not framework or
+             str(fw or "") == framework]
+    noun = kind.rsplit("#", 1)[-1]
+    if not found:
+        raise NotInStore(f"{text!r} names no {noun} in the store: give an identifier "
+                         "(AC-2, ac-2.1, A.5.15), a slug or an IRI", where=where)
+    if len(found) > 1:
+        named = ", ".join(f"{fw}/{local}" if fw else f"<{iri}>" for iri, fw in found)
+        raise BadInput(f"{text!r} names {len(found)} {noun}s: {named}; write one of them "
+                       "(framework/identifier) or give the IRI", where=where)
+    return URIRef(str(found[0][0]))
 
 
 def parse_day(raw: str, where: str) -> date:

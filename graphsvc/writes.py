@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from graphsvc import control_states
+from graphsvc import control_states, search
 from graphsvc.errors import BadInput, NotFound
 from graphsvc.framework_index import (
     INDEX_GRAPH,
@@ -34,10 +34,13 @@ def commit(store: Store, graphs: Mapping[str, list[Triple]], *, replace: bool = 
     leaving = dropped | (set(graphs) if replace else set())
     derived, gone = control_states.recompute(store, graphs, leaving)
     touched = any(p in INPUT_PREDICATES for triples in graphs.values() for _, p, _ in triples)
-    if touched or leaving & input_graphs(store):
+    requirements_changed = bool(touched or leaving & input_graphs(store))
+    if requirements_changed:
         derived[INDEX_GRAPH] = _index(store, graphs, leaving)
     store.write({**graphs, **derived}, replace=True if replace else set(derived),
                 drop=dropped | gone)
+    if requirements_changed:
+        search.refresh(store)  # the search index reads the framework index and the text
 
 
 def _index(store: Store, graphs: Mapping[str, list[Triple]], leaving: set[str]

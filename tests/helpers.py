@@ -93,3 +93,20 @@ def control_set_turtle(members: list[str], baseline: str, as_of: str, *,
                      f'gc:implementsControl c:{control} ; gc:status {status} ; {rest} ; '
                      f'gc:owner "Owner {n}" ; gc:lastReviewed "{recent}"^^xsd:date .')
     return "\n".join(lines) + "\n"
+
+
+ANALYST_FILES = ("nist-csf-2.0/NIST_CSF_v2.0_catalog-oscal-1.2.1.json",
+                 "ciso-library/iso27001-2022.yaml",
+                 "ciso-library/mapping-nist-sp-800-53-rev5-to-iso27001-2022.yaml")
+
+
+def load_analyst_content(store: Store, data: Path) -> None:
+    """What an analyst compares: init's content, CSF 2.0, ISO/IEC 27001:2022 and the
+    CISO Assistant 800-53 -> ISO crosswalk."""
+    from graphsvc.content import init_store
+    from graphsvc.importers.crosswalk import import_crosswalks
+    from graphsvc.importers.oscal.importer import import_oscal
+
+    init_store(store, max_bytes=10**9)
+    import_oscal(store, [data / ANALYST_FILES[0]], max_bytes=10**9)
+    import_crosswalks(store, [data / name for name in ANALYST_FILES[1:]], max_bytes=10**9)

@@ -236,7 +236,7 @@ def test_inheritance_of_the_turtle_demo(loaded: Store) -> None:
             end = g.value(artifact, GC.validUntil)
             expected.add((str(g.value(impl, GC.implementsControl)).rsplit("/", 1)[1],
                           str(artifact), end is None or date(2026, 12, 20) <= end.toPython()))
-    rows = ask(loaded, "inheritance", {"as_of": "2026-12-20"})
+    rows = ask(loaded, "inheritance", {"as_of": "2026-12-20", "controlSet": DEMO_SET})
     assert isinstance(rows, Rows)
     got = {(str(r["control"]), str(r["artifact"]), r["valid"].toPython())
            for r in rows.dicts()}
@@ -260,7 +260,8 @@ def test_attestations_expiring(loaded: Store, as_of: str, days: int) -> None:
                                                 ("id:program/hipaa", "2026-01-01", False),
                                                 ("id:program/gdpr", "2026-11-29", False)])
 def test_agreements(loaded: Store, law: str, as_of: str, in_force: bool) -> None:
-    rows = ask(loaded, "agreements", {"law": law, "as_of": as_of})
+    rows = ask(loaded, "agreements", {"law": law, "as_of": as_of,
+                                      "controlSet": DEMO_SET})
     assert isinstance(rows, Rows) and len(rows) == 1
     assert rows.dicts()[0]["inForce"].toPython() is in_force
 
