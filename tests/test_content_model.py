@@ -344,5 +344,7 @@ def test_rewritten_questions_answer_as_before(meeting: Store, name: str,
     reference = parse_question(name, (ROOT / "tests" / "reference" / f"{name}.rq").read_text())
     expected = meeting.query(reference.sparql, bind(reference, given, meeting))
     assert isinstance(expected, Rows) and len(expected) > 0
+    # the old texts concatenated baselines in the engine's order, the new ones sort them
     assert rows(meeting, name, **given) == [
-        {k: (None if v is None else str(v)) for k, v in r.items()} for r in expected.dicts()]
+        {k: (None if v is None else " ".join(sorted(str(v).split())) if k == "baselines"
+             else str(v)) for k, v in r.items()} for r in expected.dicts()]
