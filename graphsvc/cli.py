@@ -11,6 +11,7 @@ import os
 import sys
 from collections import Counter
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -360,6 +361,62 @@ def derive_crosswalks_cmd(ctx: click.Context) -> None:
     with _store(ctx) as store:
         counts = derive_crosswalks(store)
     click.echo(", ".join(f"{v} {k}" for k, v in counts.items()) or "no paths")
+
+
+@main.command("what-if")
+@click.argument("control_set")
+@click.option("--change", "changes", multiple=True, required=True,
+              help="lapse:ARTIFACT[@DAY], renew:ARTIFACT@DAY, drop-program:PROGRAMME, "
+                   "service-out:SERVICE@PROGRAMME or baseline:BASELINE (repeatable; "
+                   "IRIs or id:... names, e.g. lapse:demo/artifact-aws-soc-2@2026-12-15).")
+@click.option("--baseline", help="Slug or IRI (default: the control set's target).")
+@click.option("--as-of", "as_of", help="YYYY-MM-DD (default: today).")
+@click.option("--format", "fmt", type=click.Choice(ROW_FORMATS), default="table",
+              show_default=True)
+@click.pass_context
+def what_if_cmd(ctx: click.Context, control_set: str, changes: tuple[str, ...],
+                baseline: str | None, as_of: str | None, fmt: str) -> None:
+    """Coverage if something changed: an attestation lapses or is renewed, a programme
+    goes, a service leaves a programme's scope, the control set moves to another
+    baseline. Prints coverage per family before and after, then each control whose
+    state changes and why. Nothing is written.
+
+    \b
+    Example:
+      graphsvc what-if id:demo/controlset-claims-portal \\
+          --change lapse:demo/artifact-aws-fedramp-moderate@2026-12-01
+    """
+    from graphsvc.questions import parse_day
+    from graphsvc.store import Rows
+    from graphsvc.whatif import (
+        as_json,
+        control_rows,
+        family_rows,
+        parse_change,
+        summary_rows,
+        what_if,
+    )
+
+    day = parse_day(as_of, "--as-of") if as_of else date.today()
+    scenario = [parse_change(c) for c in changes]
+    with _store(ctx, read_only=True) as store:
+        result = what_if(store, control_set, baseline, day, scenario)
+    if fmt == "json":
+        click.echo(json.dumps(as_json(result), indent=2))
+        return
+    click.echo(f"{result.control_set} against {result.baseline} as of {day}, if "
+               + "; ".join(c.describe() for c in scenario) + ":", err=True)
+    if fmt != "table":
+        click.echo(render(family_rows(result), fmt), nl=False)
+        click.echo(render(control_rows(result), fmt), nl=False)
+        return
+    click.echo(render(summary_rows(result), fmt))
+    if not result.controls:
+        click.echo("\nNo control changes state.")
+        return
+    click.echo(f"\n{len(result.controls)} controls change state:")
+    shown = control_rows(result)
+    click.echo(render(Rows(shown.variables[:-1], [r[:-1] for r in shown.rows]), fmt))
 
 
 @main.command("migrate")

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 
 from rdflib import RDF, Literal, URIRef
 from rdflib.term import Node
@@ -50,7 +50,12 @@ ATTESTATION_PREDICATES = frozenset({GC.coversControl, GC.coversBaseline, GC.vali
                                     GC.validUntil, GC.includesControl})
 MAPPING_PREDICATES = frozenset({GC.sourceRequirement, GC.targetRequirement, GC.relation,
                                 GC.sourceCount, GC.targetCount})
-INPUT_PREDICATES = STATEMENT_PREDICATES | ATTESTATION_PREDICATES | MAPPING_PREDICATES
+# the scope of attestations: the services a control set's system uses, those an
+# attestation covers (or, where it names none, those in its programme's scope)
+SCOPE_PREDICATES = frozenset({GC.describesSystem, GC.usesService, GC.coversService,
+                              GC.ofProgram, GC.inScopeOf})
+INPUT_PREDICATES = (STATEMENT_PREDICATES | ATTESTATION_PREDICATES | MAPPING_PREDICATES
+                    | SCOPE_PREDICATES)
 
 CHUNK = 400  # terms per VALUES block (the query guard caps a query's length)
 PREFIXES = "PREFIX gc: <https://w3id.org/graphsvc/compliance#>\n"
@@ -83,7 +88,8 @@ SELECT ?g ?s ?p ?o WHERE {
 ATTESTATIONS = PREFIXES + """
 SELECT ?g ?s ?p ?o WHERE {
   GRAPH ?g { ?s ?p ?o }
-  VALUES ?p { gc:coversControl gc:coversBaseline gc:validFrom gc:validUntil }
+  VALUES ?p { gc:coversControl gc:coversBaseline gc:validFrom gc:validUntil
+              gc:describesSystem gc:usesService gc:coversService gc:ofProgram gc:inScopeOf }
 }"""
 INCLUDED_BY = PREFIXES + """
 SELECT ?g ?s ?p ?o WHERE { %s GRAPH ?g { ?s ?p ?o } VALUES ?p { gc:includesControl } }"""
@@ -113,7 +119,7 @@ SELECT DISTINCT ?r WHERE {
 # coverage and gaps questions joined on every call before (tests keep that text and
 # compare both on every date where something changes).
 CONTRIBUTIONS = PREFIXES + """
-SELECT ?set ?control ?level ?inherited ?addresses ?from ?until WHERE {
+SELECT ?set ?control ?level ?inherited ?addresses ?from ?until ?artifact WHERE {
   {
     # the set's own statement; a shared control counts in full only while its
     # provider part is attested (next branch)
@@ -172,6 +178,18 @@ SELECT ?set ?control ?level ?inherited ?addresses ?from ?until WHERE {
     BIND (false AS ?inherited) BIND (false AS ?addresses)
   }
 }"""
+# (control set, service it uses) and (attestation, service in its scope): an
+# attestation names its services, or else covers those in its programme's scope
+SERVICES_USED = PREFIXES + """
+SELECT ?set ?service WHERE { ?set gc:describesSystem/gc:usesService ?service }"""
+SERVICES_COVERED = PREFIXES + """
+SELECT ?artifact ?service WHERE {
+  { ?artifact gc:coversService ?service }
+  UNION {
+    ?artifact gc:ofProgram ?programme . ?service gc:inScopeOf ?programme .
+    FILTER NOT EXISTS { ?artifact gc:coversService ?named }
+  }
+}"""
 STATEMENT_COUNTS = PREFIXES + """
 SELECT ?set (COUNT(?s) AS ?n) WHERE { ?s gc:inControlSet ?set } GROUP BY ?set"""
 SOURCES = PREFIXES + "SELECT DISTINCT ?set ?g WHERE { GRAPH ?g { ?s gc:inControlSet ?set } }"
@@ -214,7 +232,11 @@ def recompute(store: Store, graphs: Mapping[str, list[Triple]], leaving: set[str
 def derive(store: Store) -> dict[Node, list[Triple]]:
     """The state triples of every control set ``store`` has statements of."""
     best: dict[tuple, tuple[int, bool, bool]] = {}
-    for s, c, level, inherited, addresses, start, end in _select(store, CONTRIBUTIONS):
+    in_scope = _scope(store)
+    for s, c, level, inherited, addresses, start, end, artifact in _select(
+            store, CONTRIBUTIONS):
+        if artifact is not None and not in_scope(s, artifact):
+            continue  # the attestation does not cover every service the system uses
         key = (s, c, start, end)
         old = best.get(key, (0, False, False))
         best[key] = (max(old[0], int(level)), old[1] or bool(inherited.toPython()),
@@ -245,6 +267,18 @@ def derive(store: Store) -> dict[Node, list[Triple]]:
     return dict(out)
 
 
+def _scope(store: Store) -> Callable[[Node, Node], bool]:
+    """Whether an attestation covers every service a control set's system uses (a set
+    whose system names no services is not held to a scope)."""
+    used: dict[Node, set[Node]] = defaultdict(set)
+    for s, service in _select(store, SERVICES_USED):
+        used[s].add(service)
+    covered: dict[Node, set[Node]] = defaultdict(set)
+    for artifact, service in _select(store, SERVICES_COVERED):
+        covered[artifact].add(service)
+    return lambda s, artifact: used[s] <= covered[artifact]
+
+
 def _touched_sets(store: Store, incoming: Mapping[str, list[Triple]], leaving: set[str]
                   ) -> set[Node]:
     """The control sets whose states a write may change: those with statements in the
@@ -260,8 +294,8 @@ def _touched_sets(store: Store, incoming: Mapping[str, list[Triple]], leaving: s
     for chunk in _chunks(URIRef(g) for g in gone):
         sets |= {row[0] for row in _select(
             store, SETS_WITH_STATEMENTS_IN % values_block("g", chunk))}
-    if any(p in ATTESTATION_PREDICATES for _, p, _ in added) or _holds(
-            store, gone, ATTESTATION_PREDICATES):
+    attested = ATTESTATION_PREDICATES | SCOPE_PREDICATES
+    if any(p in attested for _, p, _ in added) or _holds(store, gone, attested):
         sets |= {row[0] for row in _select(store, INHERITING_SETS)}
     mapped = {o for _, p, o in added if p in (GC.sourceRequirement, GC.targetRequirement)}
     for chunk in _chunks(URIRef(g) for g in gone):

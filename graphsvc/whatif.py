@@ -5,8 +5,9 @@ The same questions answer a scenario as answer today: the facts coverage reads a
 one control set (its statements, the baselines, the attestations it inherits under,
 their programmes and services, the mappings of its controls, the families) are copied
 into a store in memory, the scenario changes that copy, and `coverage` and
-`control-coverage` run before and after. So a what-if never disagrees with the
-dashboard, whatever rules coverage follows.
+`control-coverage` answer on it; "before" is their answer on the store itself. So a
+what-if never disagrees with the dashboard, whatever rules coverage follows (a test
+checks that the copy with no change answers as the store does).
 """
 
 from __future__ import annotations
@@ -19,17 +20,20 @@ from typing import Any
 
 from rdflib import XSD, Literal, URIRef
 
-from graphsvc.errors import BadInput
+from graphsvc.control_states import derive, states_graph
+from graphsvc.errors import BadInput, NotFound
 from graphsvc.namespaces import GC
 from graphsvc.output import plain_rows
 from graphsvc.questions import ask, expand
 from graphsvc.store import Rows, Store, Term, Triple
 from graphsvc.store.bindings import values_block
 from graphsvc.store.embedded import EmbeddedStore
-from graphsvc.writes import commit
 
 COPY_GRAPH = "urn:graphsvc:what-if"
-PREFIX = "PREFIX gc: <https://w3id.org/graphsvc/compliance#>\n"
+PREFIX = """PREFIX gc: <https://w3id.org/graphsvc/compliance#>
+PREFIX rdf: <http://www.w3.org/1999/02/22-rdf-syntax-ns#>
+PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
+"""
 # everything coverage reads about one control set, as (s, p, o) rows
 FACTS = PREFIX + """
 SELECT DISTINCT ?s ?p ?o WHERE {
@@ -42,10 +46,14 @@ SELECT DISTINCT ?s ?p ?o WHERE {
   } UNION {
     ?i gc:inControlSet ?controlSet ; gc:inheritedUnder ?s . ?s ?p ?o .
   } UNION {
+    # the names of the statuses and responsibilities the statements use
+    ?i gc:inControlSet ?controlSet ; ?named ?s . FILTER (?named IN (gc:status, gc:responsibility))
+    ?s ?p ?o . FILTER (?p IN (gc:identifier, rdfs:label))
+  } UNION {
     ?controlSet gc:leverages ?s . ?s ?p ?o .
   } UNION {
     %s
-    ?s ?p ?o . FILTER (?p = gc:includesControl || ?p = gc:selectsFrom)
+    ?s ?p ?o . FILTER (?p IN (gc:includesControl, gc:selectsFrom, rdf:type))
   } UNION {
     ?i gc:inControlSet ?controlSet ; gc:inheritedUnder/gc:coversBaseline ?s . ?s ?p ?o .
     FILTER (?p = gc:includesControl)
@@ -64,8 +72,8 @@ FAMILIES = PREFIX + """
 SELECT DISTINCT ?s ?p ?o WHERE {
   %s
   ?b gc:includesControl ?c .
-  { ?c gc:inFamily ?o . BIND (?c AS ?s) BIND (gc:inFamily AS ?p) }
-  UNION { ?c gc:inFamily ?s . ?s ?p ?o . FILTER (?p IN (gc:identifier, gc:title)) }
+  { ?c ?p ?o . FILTER (?p IN (gc:inFamily, gc:identifier, gc:title)) BIND (?c AS ?s) }
+  UNION { ?c gc:inFamily ?s . ?s ?p ?o . FILTER (?p IN (gc:identifier, gc:title, rdf:type)) }
 }"""
 ARTIFACTS_OF = PREFIX + "SELECT ?a WHERE { ?a gc:ofProgram ?program }"
 
@@ -124,10 +132,20 @@ def parse_change(text: str) -> Change:
     return Change(kind, subject, day=day)
 
 
-def what_if(store: Store, control_set: str, baseline: str, as_of: date,
+TARGET = PREFIX + "SELECT ?b WHERE { ?controlSet gc:targetBaseline ?b }"
+
+
+def what_if(store: Store, control_set: str, baseline: str | None, as_of: date,
             changes: list[Change]) -> WhatIf:
-    """Coverage per family and the controls whose state changes, before and after."""
+    """Coverage per family and the controls whose state changes, before and after
+    (``baseline``: a slug or an IRI; default: the control set's target baseline)."""
     cs = URIRef(expand(control_set, "controlSet"))
+    if not baseline:
+        target = _rows(store, TARGET, controlSet=cs)
+        if not target:
+            raise BadInput("the control set names no target baseline: give one",
+                           where="baseline")
+        baseline = str(target[0][0])
     base = URIRef(expand(baseline if ":" in baseline else f"id:baseline/{baseline}",
                          "baseline"))
     after_base = next((c.subject for c in changes if c.kind == "baseline"), base)
@@ -135,13 +153,52 @@ def what_if(store: Store, control_set: str, baseline: str, as_of: date,
     facts |= set(_rows(store, FAMILIES % values_block("b", {base, after_base})))
     if not any(p == GC.inControlSet for _, p, _ in facts):
         raise BadInput(f"<{cs}> states no control in the store", where="controlSet")
+    for change in changes:
+        _check(store, facts, change)
     changed = set(facts)
     for change in changes:
         changed = _apply(store, changed, change, as_of)
     result = WhatIf(cs, base, as_of, changes)
-    before, after = _answers(facts, cs, base, as_of), _answers(changed, cs, after_base, as_of)
+    before = _answers(store, cs, base, as_of)  # today's answers, from the store itself
+    with EmbeddedStore(keep_answers=False) as copy:
+        copy.write({COPY_GRAPH: list(changed)})
+        copy.write({states_graph(s): triples for s, triples in derive(copy).items()},
+                   replace=False)
+        after = _answers(copy, cs, after_base, as_of)
     _compare(result, before, after, changes)
     return result
+
+
+KIND = PREFIX + """
+SELECT ?kind WHERE {
+  ?s a/rdfs:subClassOf* ?kind
+  FILTER (?kind IN (gc:AssuranceProgram, gc:CloudService, gc:Baseline))
+}"""
+IN_SCOPE = PREFIX + """
+SELECT ?s WHERE {
+  { ?s gc:inScopeOf ?program } UNION { ?a gc:ofProgram ?program ; gc:coversService ?s }
+} LIMIT 1"""
+KINDS = {"drop-program": GC.AssuranceProgram, "service-out": GC.CloudService,
+         "baseline": GC.Baseline}
+
+
+def _check(store: Store, facts: set[Triple], change: Change) -> None:
+    """A change names something there is: an attestation the control set inherits
+    under, a programme, a service (and a programme it is in the scope of), a baseline."""
+    where = f"change {change.kind}"
+    if change.kind in ("lapse", "renew"):
+        if not any(p == GC.inheritedUnder and o == change.subject for _, p, o in facts):
+            raise NotFound(f"the control set inherits nothing under <{change.subject}>",
+                           where=where)
+        return
+    kinds = {k for (k,) in _rows(store, KIND, s=change.subject)}
+    if KINDS[change.kind] not in kinds:
+        raise NotFound(f"<{change.subject}> is not a {KINDS[change.kind].rsplit('#', 1)[-1]}"
+                       " in the store", where=where)
+    if change.kind == "service-out" and not _rows(store, IN_SCOPE, s=change.subject,
+                                                  program=change.program):
+        raise NotFound(f"<{change.subject}> is not in the scope of <{change.program}>",
+                       where=where)
 
 
 def _rows(store: Store, query: str, **bindings: Term) -> list[Triple]:
@@ -168,14 +225,12 @@ def _apply(store: Store, facts: set[Triple], change: Change, as_of: date) -> set
     return facts  # baseline: the after run asks against the other baseline
 
 
-def _answers(facts: set[Triple], control_set: URIRef, baseline: URIRef, as_of: date
+def _answers(store: Store, control_set: URIRef, baseline: URIRef, as_of: date
              ) -> tuple[list[dict], list[dict]]:
-    with EmbeddedStore(keep_answers=False) as copy:
-        commit(copy, {COPY_GRAPH: list(facts)})
-        given = {"controlSet": str(control_set), "baseline": str(baseline),
-                 "as_of": as_of.isoformat()}
-        return (plain_rows(ask(copy, "coverage", given)),
-                plain_rows(ask(copy, "control-coverage", given)))
+    given = {"controlSet": str(control_set), "baseline": str(baseline),
+             "as_of": as_of.isoformat()}
+    return (plain_rows(ask(store, "coverage", given)),
+            plain_rows(ask(store, "control-coverage", given)))
 
 
 def _compare(result: WhatIf, before: tuple[list[dict], list[dict]],
@@ -207,16 +262,57 @@ def _state(row: dict | None) -> tuple[str | None, str]:
 def _why(old: dict | None, new: dict | None, changes: list[Change]) -> str:
     if old is None or new is None:
         moved = next(c for c in changes if c.kind == "baseline")
-        return moved.describe() + (": it adds the control" if old is None else
-                                   ": it does not include the control")
+        name = moved.subject.rsplit("/", 1)[-1]
+        return f"added by {name}" if old is None else f"not in {name}"
     artifact = old.get("artifact") or new.get("artifact")
     for change in changes:
         if change.kind in ("lapse", "renew") and artifact == str(change.subject):
-            return f"inherited under it: {change.describe()}"
+            return change.describe()
         if change.kind in ("drop-program", "service-out") and artifact:
-            return f"inherited under {artifact.rsplit('/', 1)[-1]}: {change.describe()}"
+            return f"{change.describe()} ({artifact.rsplit('/', 1)[-1]})"
     return "; ".join(c.describe() for c in changes)
 
 
 def _natural(iri: str) -> tuple:
     return tuple(int(p) if p.isdigit() else p for p in re.split(r"(\d+)", iri))
+
+
+FAMILY_COLUMNS = ["family", *(f"{k}{w}" for w in ("Before", "After")
+                              for k in ("controls", "full", "partial", "none", "inherited"))]
+CONTROL_COLUMNS = ["identifier", "family", "levelBefore", "levelAfter", "before", "after",
+                   "why", "control"]
+
+
+def family_rows(result: WhatIf) -> Rows:
+    """Per family: the coverage figures before and after, as a table."""
+    return Rows(FAMILY_COLUMNS, [tuple(Literal(f.get(c, 0)) for c in FAMILY_COLUMNS)
+                                 for f in result.families])
+
+
+def summary_rows(result: WhatIf) -> Rows:
+    """Per family and in total, for people: each figure as ``before -> after`` where it
+    changes."""
+    keys = ("controls", "full", "partial", "none", "inherited")
+    total = {f"{k}{w}": sum(f.get(f"{k}{w}", 0) for f in result.families)
+             for k in keys for w in ("Before", "After")}
+    lines = [*result.families, {"family": "all", **total}]
+    return Rows(["family", *keys], [
+        (Literal(f["family"]), *(Literal(_arrow(f.get(f"{k}Before", 0), f.get(f"{k}After", 0)))
+                                 for k in keys)) for f in lines])
+
+
+def _arrow(before: int, after: int) -> str:
+    return str(before) if before == after else f"{before} -> {after}"
+
+
+def control_rows(result: WhatIf) -> Rows:
+    """The controls whose state changes, with why, as a table."""
+    return Rows(CONTROL_COLUMNS, [tuple(None if c.get(k) is None else Literal(c[k])
+                                        for k in CONTROL_COLUMNS) for c in result.controls])
+
+
+def as_json(result: WhatIf) -> dict[str, Any]:
+    return {"controlSet": str(result.control_set), "baseline": str(result.baseline),
+            "as_of": result.as_of.isoformat(),
+            "changes": [c.describe() for c in result.changes],
+            "families": result.families, "controls": result.controls}

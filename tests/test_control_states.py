@@ -111,7 +111,7 @@ def test_the_states_answer_as_the_joined_question_did(real: Store, name: str) ->
                 compared += 1
                 changing += before is not None and [r[3:] for r in expected] != before
                 before = [r[3:] for r in expected]
-    assert compared > 500 and changing > 5  # the days asked do change the answers
+    assert compared >= 300 and changing > 5  # the days asked do change the answers
 
 
 def stored_states(store: Store) -> dict[str, set[tuple]]:

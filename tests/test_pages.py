@@ -58,9 +58,14 @@ def claims_portal() -> dict[str, dict[str, str]]:
         control = str(g.value(impl, GC.implementsControl)).rsplit("/", 1)[1]
         artifact = g.value(impl, GC.inheritedUnder)
         until = g.value(artifact, GC.validUntil) if artifact is not None else None
+        system = g.value(g.value(impl, GC.inControlSet), GC.describesSystem)
+        # the attestation covers every service the system uses (the demo's name theirs)
+        in_scope = artifact is None or set(g.objects(system, GC.usesService)) <= set(
+            g.objects(artifact, GC.coversService))
         out[control] = {"status": str(g.value(impl, GC.status)).rsplit("#", 1)[1],
                         "responsibility": str(g.value(impl, GC.responsibility)).rsplit("#")[1],
-                        "until": str(until) if until is not None else ""}
+                        "until": str(until) if until is not None else "",
+                        "in_scope": in_scope}
     return out
 
 
@@ -105,11 +110,16 @@ def test_responsibility_follows_the_date(client) -> None:
     stated = claims_portal()
     ids = moderate_ids()
     for day in ("2026-12-01", "2027-06-01"):
-        lapsed = {c for c, s in stated.items() if c in ids and s["responsibility"] ==
-                  "ProviderResponsibility" and s["until"] and s["until"] < day}
+        provided = {c for c, s in stated.items() if c in ids and s["responsibility"] ==
+                    "ProviderResponsibility"}
+        outside = {c for c in provided if not stated[c]["in_scope"]}
+        lapsed = {c for c in provided - outside if stated[c]["until"]
+                  and stated[c]["until"] < day}
         rows = api(client, "control-coverage", controlSet=CLAIMS, as_of=day)
         assert {r["identifier"] for r in rows if r["category"] == "attestation not valid"} \
             == lapsed
+        assert {r["identifier"] for r in rows
+                if r["category"] == "attestation out of scope"} == outside
         page = text_of(client.get("/coverage", query_string={"controlSet": CLAIMS,
                                                              "as_of": day}).data)
         not_applicable = sum(r["category"] == "not applicable" for r in rows)
@@ -118,6 +128,7 @@ def test_responsibility_follows_the_date(client) -> None:
         still = len(ids) - provider - not_applicable
         assert f" {still} are still the customer's to do" in page
     assert any(s["until"] and s["until"] < "2027-06-01" for s in stated.values())
+    assert any(not s["in_scope"] for s in stated.values())  # the demo has both cases
 
 
 def test_question_pages_are_tables(client) -> None:
@@ -166,12 +177,17 @@ def test_a_control_as_an_auditor_reads_it(client) -> None:
         assert f">{heading}</h2>" in html
     card = text_of(html.encode()).split("Is it covered")[1].split("Text as stated")[0]
     assert "Covered through the provider" in card and "Responsibility shared" in card
-    lapsed = text_of(client.get("/id/fw/nist-sp-800-53-rev5/pe-3", query_string={
+    lapsed = text_of(client.get("/id/fw/nist-sp-800-53-rev5/pe-14", query_string={
         "controlSet": CLAIMS, "as_of": "2027-06-01"}).data)
-    valid = text_of(client.get("/id/fw/nist-sp-800-53-rev5/pe-3", query_string={
+    valid = text_of(client.get("/id/fw/nist-sp-800-53-rev5/pe-14", query_string={
         "controlSet": CLAIMS, "as_of": "2026-12-01"}).data)
     assert "Not covered on this day" in lapsed and "not valid on 2027-06-01" in lapsed
     assert "Covered through the provider" in valid
+    # pe-3 is inherited under the SOC 2 report, which does not cover KMS (the system uses it)
+    outside = text_of(client.get("/id/fw/nist-sp-800-53-rev5/pe-3", query_string={
+        "controlSet": CLAIMS, "as_of": "2026-12-01"}).data)
+    assert "scope leaves out a service the system uses" in outside
+    assert "its scope leaves out aws-kms" in outside
 
 
 def _csrf(client, path: str) -> str:

@@ -87,16 +87,21 @@ def test_coverage_of_the_demo_ssp(loaded: Store, shared_data: Path, as_of: date)
                                                                                inherited)
 
 
-def turtle_expectation(baseline: set[str], as_of: date) -> tuple[dict[str, int], set[str]]:
-    """Coverage of the Turtle demo control set, read with rdflib's Graph API only."""
-    g = Graph().parse(DEMO_TTL)
+def turtle_expectation(baseline: set[str], as_of: date, g: Graph | None = None
+                       ) -> tuple[dict[str, int], set[str]]:
+    """Coverage of the Turtle demo control set, read with rdflib's Graph API only (from
+    ``g``, the demo Turtle as a test changed it, if given)."""
+    g = Graph().parse(DEMO_TTL) if g is None else g
 
     def valid(artifact: URIRef, control: str) -> bool:
         start, end = g.value(artifact, GC.validFrom), g.value(artifact, GC.validUntil)
         covers = {str(c).rsplit("/", 1)[1] for c in g.objects(artifact, GC.coversControl)}
         if g.value(artifact, GC.coversBaseline) is not None:
             covers |= baseline  # the demo's FedRAMP authorization covers the baseline
-        return (control in covers and (start is None or start.toPython() <= as_of)
+        # in scope: the attestation covers every service the system uses
+        used = set(g.objects(g.value(URIRef(DEMO_SET), GC.describesSystem), GC.usesService))
+        in_scope = used <= set(g.objects(artifact, GC.coversService))
+        return (control in covers and in_scope and (start is None or start.toPython() <= as_of)
                 and (end is None or as_of <= end.toPython()))
 
     levels = dict.fromkeys(baseline, 0)

@@ -41,6 +41,8 @@ VERDICTS = {  # category of control-coverage -> headline
     "covered": "Covered", "inherited": "Covered through the provider",
     "partial": "Partly covered", "planned": "Not covered yet: planned",
     "not applicable": "Not applicable", "attestation not valid": "Not covered on this day",
+    "attestation out of scope": "Not covered: the attestation's scope leaves out a service "
+                                "the system uses",
     "stated, not covered": "Not covered", "not stated": "Not covered: not stated",
 }
 

@@ -146,10 +146,12 @@ def _flatten(items: list[_Item], depth: int, text: str) -> list[TreeRow]:
 # ------------------------------------------------------------------ coverage
 
 CATEGORIES = ("covered", "inherited", "partial", "planned", "not applicable",
-              "attestation not valid", "stated, not covered", "not stated")
-RESPONSIBILITY = ("provider", "shared", "customer", "provider, attestation not valid",
-                  "not stated", "not applicable")
-STILL_CUSTOMERS = ("shared", "customer", "provider, attestation not valid", "not stated")
+              "attestation out of scope", "attestation not valid", "stated, not covered",
+              "not stated")
+RESPONSIBILITY = ("provider", "shared", "customer", "provider, attestation out of scope",
+                  "provider, attestation not valid", "not stated", "not applicable")
+STILL_CUSTOMERS = ("shared", "customer", "provider, attestation out of scope",
+                   "provider, attestation not valid", "not stated")
 
 
 @dataclass
@@ -176,15 +178,19 @@ class FamilyLine:
 
 def responsibility_of(row: Mapping[str, str]) -> str:
     """Whose the control is on the day: an inherited control whose attestation is not
-    valid then falls back to the customer; one nobody stated is the customer's too."""
+    valid then, or does not cover every service the system uses, falls back to the
+    customer; one nobody stated is the customer's too."""
     if row["category"] == "not applicable":
         return "not applicable"
     if not row["statements"]:
         return "not stated"
     kind = row["responsibility"]
     if kind.startswith("provider"):
-        return "provider" if row["category"] == "inherited" else \
-            "provider, attestation not valid"
+        if row["category"] == "inherited":
+            return "provider"
+        return ("provider, attestation out of scope"
+                if row["category"] == "attestation out of scope"
+                else "provider, attestation not valid")
     return kind if kind in ("shared", "customer") else "customer"
 
 
