@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import Any
 
@@ -24,7 +24,7 @@ from graphsvc.control_states import derive, states_graph
 from graphsvc.errors import BadInput, NotFound
 from graphsvc.namespaces import GC
 from graphsvc.output import plain_rows
-from graphsvc.questions import ask, expand
+from graphsvc.questions import ask, expand, parse_day
 from graphsvc.store import Rows, Store, Term, Triple
 from graphsvc.store.bindings import values_block
 from graphsvc.store.embedded import EmbeddedStore
@@ -128,7 +128,7 @@ def parse_change(text: str) -> Change:
             extra if ":" in extra else f"id:{extra}", where)))
     if kind == "renew" and not extra:
         raise BadInput("say until when: renew:ARTIFACT@YYYY-MM-DD", where=where)
-    day = date.fromisoformat(extra) if extra else None
+    day = parse_day(extra, where) if extra else None
     return Change(kind, subject, day=day)
 
 
@@ -152,7 +152,9 @@ def what_if(store: Store, control_set: str, baseline: str | None, as_of: date,
     facts = set(_rows(store, FACTS % values_block("s", {base, after_base}), controlSet=cs))
     facts |= set(_rows(store, FAMILIES % values_block("b", {base, after_base})))
     if not any(p == GC.inControlSet for _, p, _ in facts):
-        raise BadInput(f"<{cs}> states no control in the store", where="controlSet")
+        raise NotFound(f"<{cs}> states no control in the store", where="controlSet")
+    changes = [replace(c, day=as_of) if c.kind == "lapse" and c.day is None else c
+               for c in changes]  # lapses on the day asked, unless told
     for change in changes:
         _check(store, facts, change)
     changed = set(facts)
@@ -316,3 +318,29 @@ def as_json(result: WhatIf) -> dict[str, Any]:
             "as_of": result.as_of.isoformat(),
             "changes": [c.describe() for c in result.changes],
             "families": result.families, "controls": result.controls}
+
+
+OPTIONS = PREFIX + """
+SELECT ?kind ?thing ?label WHERE {
+  {
+    ?i gc:inControlSet ?controlSet ; gc:inheritedUnder ?thing . BIND ("artifact" AS ?kind)
+  } UNION {
+    ?controlSet gc:describesSystem/gc:usesService ?thing . BIND ("service" AS ?kind)
+  } UNION {
+    ?a gc:ofProgram ?thing . BIND ("programme" AS ?kind)
+  }
+  OPTIONAL { ?thing rdfs:label ?l }
+  BIND (COALESCE(?l, STR(?thing)) AS ?label)
+}
+GROUP BY ?kind ?thing ?label
+ORDER BY ?kind ?label"""
+
+
+def scenario_options(store: Store, control_set: str) -> dict[str, list[tuple[str, str]]]:
+    """What a scenario form offers for a control set: the attestations it inherits
+    under, the services its system uses, the programmes with attestations."""
+    out: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    for kind, thing, label in _rows(store, OPTIONS,
+                                    controlSet=URIRef(expand(control_set, "controlSet"))):
+        out[str(kind)].append((str(thing), str(label)))
+    return dict(out)

@@ -5,6 +5,7 @@ graphs.
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 from flask import Blueprint, Response, jsonify, request, url_for
@@ -20,6 +21,8 @@ from graphsvc.validation_output import as_json, sarif
 from graphsvc.web import services
 from graphsvc.web.auth import authorized_write
 from graphsvc.web.openapi import document
+from graphsvc.whatif import as_json as whatif_json
+from graphsvc.whatif import parse_change, what_if
 
 blueprint = Blueprint("api", __name__, url_prefix="/api")
 
@@ -52,6 +55,21 @@ def run_question(name: str, given: dict[str, str]) -> tuple[Rows, dict[str, str]
         raise BadInput(f"question {name} does not return rows")
     known = {p.name for p in question_.params}
     return result, {k: v for k, v in given.items() if k in known}
+
+
+@blueprint.get("/what-if")
+def what_if_route() -> Response:
+    """Coverage before and after a scenario (graphsvc what-if); nothing is written."""
+    args = request.args
+    if not args.get("controlSet"):
+        raise BadInput("give controlSet", where="controlSet")
+    changes = [parse_change(c) for c in args.getlist("change")]
+    if not changes:
+        raise BadInput("give at least one change", where="change")
+    as_of = args.get("as_of")
+    day = parse_day(as_of, "as_of") if as_of else date.today()
+    return jsonify(whatif_json(what_if(services().store, args["controlSet"],
+                                       args.get("baseline") or None, day, changes)))
 
 
 @blueprint.get("/openapi.json")

@@ -18,6 +18,11 @@ MAX_DIGITS = 999_999_999  # questions take at most nine digits
 IRI = {"type": "string", "format": "iri"}
 DAY = {"type": "string", "format": "date"}
 SLUG = {"type": "string", "pattern": "^[a-z0-9][a-z0-9._-]*$"}
+_NAME = r"(https?://|id:)?[A-Za-z0-9][A-Za-z0-9/._-]*"
+_DATE = r"20[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])"
+CHANGE = {"type": "string", "pattern": (
+    f"^(lapse:{_NAME}(@{_DATE})?|renew:{_NAME}@{_DATE}|drop-program:{_NAME}"
+    f"|service-out:{_NAME}@{_NAME}|baseline:{_NAME})$")}
 
 
 def ref(kind: str, name: str) -> dict[str, str]:
@@ -158,6 +163,34 @@ FIXED_PATHS: dict[str, Any] = {
                               "properties": {"status": {"type": "string", "enum": ["ok"]}}},
                              "The store answers"),
             **errors(503)}}},
+    "/api/what-if": {"get": {
+        "operationId": "what_if", "tags": ["questions"],
+        "summary": "Coverage before and after a scenario (nothing is written)",
+        "description": "Per family, the coverage question's figures before and after; each "
+                       "control whose state changes, with why. Changes: lapse:ARTIFACT[@DAY] "
+                       "(valid until the day before DAY, default as_of), renew:ARTIFACT@DAY "
+                       "(valid until DAY), drop-program:PROGRAMME, "
+                       "service-out:SERVICE@PROGRAMME, baseline:BASELINE; names are IRIs or "
+                       "id:... forms (demo/artifact-aws-soc-2).",
+        "parameters": [
+            {"name": "controlSet", "in": "query", "required": True, "schema": IRI},
+            {"name": "change", "in": "query", "required": True, "style": "form",
+             "explode": True, "schema": {"type": "array", "minItems": 1, "maxItems": 8,
+                                         "items": CHANGE}},
+            {"name": "baseline", "in": "query", "schema": {"anyOf": [IRI, SLUG]},
+             "description": "Default: the control set's target baseline"},
+            {"name": "as_of", "in": "query", "schema": DAY,
+             "description": "Default: today"}],
+        "responses": {
+            "200": json_body({"type": "object", "required": [
+                "controlSet", "baseline", "as_of", "changes", "families", "controls"],
+                "properties": {"controlSet": {"type": "string"},
+                               "baseline": {"type": "string"},
+                               "as_of": {"type": "string"}, "changes": STRINGS,
+                               "families": {"type": "array", "items": {"type": "object"}},
+                               "controls": {"type": "array", "items": STRING_OBJECT}}},
+                             "Coverage before and after"),
+            **errors(400, 404, 503)}}},
     "/api/validate": {"post": {
         "operationId": "validate", "summary": "Validate a control set against a baseline",
         "description": "Nothing is written to the store. The file must parse and hold one "

@@ -18,11 +18,19 @@ from flask import Blueprint, Response, abort, render_template, request, url_for
 from rdflib import RDF, RDFS, Graph, URIRef
 
 from graphsvc import search as search_index
+from graphsvc import whatif
 from graphsvc.errors import BadInput
 from graphsvc.identity import notation
 from graphsvc.namespaces import GC, ID
 from graphsvc.output import plain_rows
-from graphsvc.questions import Question, bind, expand, get_question, load_questions
+from graphsvc.questions import (
+    Question,
+    bind,
+    expand,
+    get_question,
+    load_questions,
+    parse_day,
+)
 from graphsvc.store.bindings import bind_values
 from graphsvc.validation import baseline_framework
 from graphsvc.validation_output import REPORT_FORMATS, as_json, sarif
@@ -345,6 +353,62 @@ def coverage_page(control_set: str) -> Any:
         set_label=label_of(control_set, known), baseline_label=label_of(given["baseline"],
                                                                         known),
         today=today()), 400 if error else 200
+
+
+# ------------------------------------------------------------------ what-if
+
+# the scenario form's fields -> a change (graphsvc.whatif.parse_change)
+SCENARIO_FIELDS = ("lapse", "lapse_on", "drop_program", "service_out", "service_program",
+                   "move_to")
+
+
+def scenario_changes(args: Mapping[str, str], raw: list[str]) -> list[str]:
+    """The changes a what-if page asks for: its form's fields, and ``change`` as the API
+    takes them (a link from the CLI or another page)."""
+    out = list(raw)
+    if args.get("lapse"):
+        out.append(f"lapse:{args['lapse']}" + (f"@{args['lapse_on']}"
+                                                if args.get("lapse_on") else ""))
+    if args.get("drop_program"):
+        out.append(f"drop-program:{args['drop_program']}")
+    if args.get("service_out"):
+        if not args.get("service_program"):
+            raise BadInput("say which programme's scope the service leaves",
+                           where="service_program")
+        out.append(f"service-out:{args['service_out']}@{args['service_program']}")
+    if args.get("move_to"):
+        out.append(f"baseline:{args['move_to']}")
+    return out
+
+
+@blueprint.get("/what-if")
+def what_if_page() -> Any:
+    sets = rows_of("control-sets")
+    control_set = request.args.get("controlSet") or default_of("coverage", "controlSet")
+    target = next((s["baseline"] for s in sets if s["controlSet"] == control_set), "")
+    baseline = request.args.get("baseline") or target or default_of("coverage", "baseline")
+    as_of = request.args.get("as_of") or today()
+    result, error, changes, options = None, None, [], {}
+    try:
+        options = whatif.scenario_options(services().store, control_set)
+        changes = scenario_changes(request.args, request.args.getlist("change"))
+        if changes:
+            result = whatif.what_if(services().store, control_set, baseline,
+                                    parse_day(as_of, "as_of"),
+                                    [whatif.parse_change(c) for c in changes])
+    except BadInput as exc:
+        error = str(exc)
+    known = labels()
+    baselines = [r for r in inventory() if r["kind"] == "baseline"]
+    api_link = "/api/what-if?" + urlencode(
+        [("controlSet", control_set), ("baseline", baseline), ("as_of", as_of)]
+        + [("change", c) for c in changes])
+    return render_template(
+        "what-if.html", sets=sets, baselines=baselines, control_set=control_set,
+        baseline=baseline, as_of=as_of, target=target, options=options, args=request.args,
+        result=result, error=error, api_link=api_link, today=today(),
+        set_label=label_of(control_set, known), baseline_label=label_of(baseline, known)
+    ), 400 if error else 200
 
 
 # ------------------------------------------------------------------ validation
