@@ -312,6 +312,9 @@ def data_graph(store: Store, own: set[Triple], control_set: URIRef, baseline: UR
         kinds = objects(data, None, GC.requiresAgreementType)
         if kinds:
             add_rows(LABELS % values_block("s", kinds))
+    services = objects(data, None, GC.usesService)  # and the programmes they are in scope of
+    if services:
+        add_rows(DESCRIBE_NODES % values_block("s", services))
     orgs = objects(data, control_set, GC.ownedBy)
     if orgs:
         add_rows(PLANS % values_block("org", orgs))

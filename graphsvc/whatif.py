@@ -258,7 +258,11 @@ def _compare(result: WhatIf, before: tuple[list[dict], list[dict]],
 
 
 def _state(row: dict | None) -> tuple[str | None, str]:
-    return (row["level"], row["category"]) if row else (None, "not in the baseline")
+    """The level and what it rests on (a shared control's provider part counts too)."""
+    if row is None:
+        return None, "not in the baseline"
+    inherited = row["inherited"] == "1" and row["category"] != "inherited"
+    return row["level"], row["category"] + (", provider part inherited" if inherited else "")
 
 
 def _why(old: dict | None, new: dict | None, changes: list[Change]) -> str:
