@@ -31,9 +31,9 @@ def test_the_document_names_every_route(client) -> None:
     questions = {f"/api/questions/{n}" for n in load_questions()}
     assert routes == {"/api/questions", "/api/questions/<name>", "/api/openapi.json",
                       "/api/validate", "/api/control-sets", "/api/graphs", "/api/migrations",
-                      "/healthz"}
-    assert set(spec["paths"]) == (routes - {"/api/questions/<name>"}) | questions | {
-        q + ".csv" for q in questions}
+                      "/api/what-if", "/api/crm.<fmt>", "/healthz"}
+    assert set(spec["paths"]) == (routes - {"/api/questions/<name>", "/api/crm.<fmt>"}) | {
+        "/api/crm.{format}"} | questions | {q + ".csv" for q in questions}
 
 
 def test_undeclared_methods_answer_405_with_allow(client) -> None:

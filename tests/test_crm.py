@@ -135,3 +135,30 @@ def test_crm_of_the_fedramp_example_ssp(shared_data: Path) -> None:
     assert got_rows(rows) == expected_rows(exports, members)
     assert texts_match(rows, exports)
     assert any(r["responsibility"] != "customer" for r in rows)
+
+
+def test_the_matrix_over_http_and_from_the_coverage_page(client) -> None:
+    """/api/crm.{csv,xlsx,json} serve what `graphsvc export crm` writes, for the demo's
+    leveraged AWS package; the coverage page links to them."""
+    given = {"provider": "id:controlset/a0a0a0a0-0000-4000-8000-000000000000",
+             "baseline": "fedramp-rev5-moderate", "as_of": "2026-12-01"}
+    rows = client.get("/api/questions/crm", query_string=given).get_json()["rows"]
+    assert rows and len(rows) == len({r["controlId"] for r in rows})
+    answer = client.get("/api/crm.csv", query_string=given)
+    assert answer.status_code == 200 and answer.mimetype == "text/csv"
+    table = list(csv.reader(io.StringIO(answer.data.decode())))
+    assert table == list(csv.reader(io.StringIO(crm_csv(rows))))
+    sheet = openpyxl.load_workbook(io.BytesIO(client.get("/api/crm.xlsx", query_string=given
+                                                         ).data), read_only=True).active
+    assert [["" if c is None else str(c) for c in row]
+            for row in sheet.iter_rows(values_only=True)] == table
+    exported = client.get("/api/crm.json", query_string=given).get_json()
+    provided = [p for req in exported["system-security-plan"]["control-implementation"][
+        "implemented-requirements"] for st in req.get("statements", [req])
+        for by in st.get("by-components", []) for p in by.get("export", {}).get("provided", [])]
+    assert len(provided) == sum(1 for r in rows if r["providerPart"]) > 0
+    assert client.get("/api/crm.pdf", query_string=given).status_code == 404
+    assert client.get("/api/crm.csv", query_string={"provider": given["provider"]}
+                      ).status_code == 400
+    page = client.get("/coverage", query_string={"controlSet": given["provider"]}).data.decode()
+    assert "/api/crm.csv?" in page and "/api/crm.xlsx?" in page

@@ -10,7 +10,8 @@ from pathlib import Path
 
 from flask import Blueprint, Response, jsonify, request, url_for
 
-from graphsvc.errors import BadInput
+from graphsvc.crm import crm, crm_csv, crm_oscal, crm_xlsx
+from graphsvc.errors import BadInput, NotFound
 from graphsvc.importers.safety import InputLimits
 from graphsvc.migration import migrate, oscal_ssp, report_rows
 from graphsvc.output import plain_rows, spreadsheet_csv
@@ -70,6 +71,33 @@ def what_if_route() -> Response:
     day = parse_day(as_of, "as_of") if as_of else date.today()
     return jsonify(whatif_json(what_if(services().store, args["controlSet"],
                                        args.get("baseline") or None, day, changes)))
+
+
+CRM_TYPES = {"csv": "text/csv", "json": "application/json",
+             "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+
+
+@blueprint.get("/crm.<fmt>")
+def crm_route(fmt: str) -> Response:
+    """The customer responsibility matrix of a provider's package against a baseline
+    (graphsvc export crm): CSV and XLSX with the FedRAMP CRM worksheet's columns, or
+    JSON, the leveraged system's OSCAL export."""
+    if fmt not in CRM_TYPES:
+        raise NotFound(f"the matrix comes as .csv, .xlsx or .json, not .{fmt}", where="path")
+    args = request.args
+    missing = [f for f in ("provider", "baseline") if not args.get(f)]
+    if missing:
+        raise BadInput(f"give {' and '.join(missing)}", where=missing[0])
+    provider, baseline = args["provider"], args["baseline"]
+    baseline = baseline if ":" in baseline else f"id:baseline/{baseline}"
+    store = services().store
+    if fmt == "json":
+        return jsonify(crm_oscal(store, provider, baseline))
+    as_of = args.get("as_of")
+    rows = crm(store, provider, baseline, parse_day(as_of, "as_of") if as_of else None)
+    body: str | bytes = crm_csv(rows) if fmt == "csv" else crm_xlsx(rows, "CRM")
+    return Response(body, mimetype=CRM_TYPES[fmt], headers={
+        "Content-Disposition": f"attachment; filename=crm.{fmt}"})
 
 
 @blueprint.get("/openapi.json")

@@ -163,6 +163,30 @@ FIXED_PATHS: dict[str, Any] = {
                               "properties": {"status": {"type": "string", "enum": ["ok"]}}},
                              "The store answers"),
             **errors(503)}}},
+    "/api/crm.{format}": {"get": {
+        "operationId": "crm", "tags": ["questions"],
+        "summary": "Customer responsibility matrix of a provider's package",
+        "description": "Per baseline control: provider / shared / customer, the customer's "
+                       "part and what the provider does in the package's words, the "
+                       "covering attestation. csv and xlsx carry the FedRAMP CRM worksheet's "
+                       "columns; json is the leveraged system's OSCAL export (provided and "
+                       "responsibility statements) a leveraging SSP points to.",
+        "parameters": [
+            {"name": "format", "in": "path", "required": True,
+             "schema": {"type": "string", "enum": ["csv", "xlsx", "json"]}},
+            {"name": "provider", "in": "query", "required": True, "schema": IRI,
+             "description": "The provider package's control set"},
+            {"name": "baseline", "in": "query", "required": True,
+             "schema": {"anyOf": [IRI, SLUG]}},
+            {"name": "as_of", "in": "query", "schema": DAY,
+             "description": "Attestations valid on this day (default: today)"}],
+        "responses": {
+            "200": {"description": "The matrix", "content": {
+                "text/csv": {"schema": {"type": "string"}},
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {
+                    "schema": {"type": "string", "format": "binary"}},
+                "application/json": {"schema": {"type": "object"}}}},
+            **errors(400, 404, 503)}}},
     "/api/what-if": {"get": {
         "operationId": "what_if", "tags": ["questions"],
         "summary": "Coverage before and after a scenario (nothing is written)",

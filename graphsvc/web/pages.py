@@ -346,7 +346,10 @@ def coverage_page(control_set: str) -> Any:
     baselines = [r for r in inventory() if r["kind"] == "baseline"]
     links = {"coverage": _export_links("/questions/coverage", given),
              "controls": _export_links("/questions/control-coverage", given),
-             "family": _export_links("/questions/control-coverage", {**given, "family": family})}
+             "family": _export_links("/questions/control-coverage", {**given, "family": family}),
+             "crm": "/api/crm", "crm_args": urlencode({
+                 "provider": given["controlSet"], "baseline": given["baseline"],
+                 "as_of": given["as_of"]})}
     return render_template(
         "coverage.html", sets=sets, baselines=baselines, given=given, family=family,
         view=view, error=error, links=links, target=target,
