@@ -2,7 +2,8 @@
 store on disk with the shipped content plus the 5.0.1 catalog, CSF 2.0, ISO 27001 (2013
 and 2022), the CISO and NIST 800-53 -> ISO crosswalks, the CSF -> 800-53 and r5 -> r4
 collections, rev4, the FedRAMP example and NIST leveraging SSPs, FedRAMP 20x and the
-automated-check tables (derived crosswalks composed): median ms of each feature, with
+automated-check tables (derived crosswalks composed), and what-if scenarios on the demo:
+median ms of each feature, with
 its answer's size so that a fast empty answer shows."""
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from graphsvc.importers.oscal.importer import import_oscal
 from graphsvc.migration import migrate, oscal_ssp
 from graphsvc.questions import ask
 from graphsvc.store.embedded import EmbeddedStore
+from graphsvc.whatif import parse_change, what_if
 
 OSCAL = ["nist-800-53-rev5/NIST_SP-800-53_rev5_catalog-5.0.1.json",
          "nist-800-53-rev4/NIST_SP-800-53_rev4_catalog.json",
@@ -40,6 +42,7 @@ CROSSWALKS = ["ciso-library/iso27001-2022.yaml", "ciso-library/iso27001-2013.yam
 FEDRAMP_SSP = "id:controlset/11111111-2222-4000-8000-000000000000"
 DEMO = "id:controlset/c0c0c0c0-0000-4000-8000-000000000000"
 PROVIDER = "id:controlset/a0a0a0a0-0000-4000-8000-000000000000"
+CLAIMS = "id:demo/controlset-claims-portal"
 DAY = date(2026, 6, 30)
 
 
@@ -66,6 +69,15 @@ def main() -> None:
             "ksi-coverage demo": lambda: ask(store, "ksi-coverage", {
                 "controlSet": DEMO, "as_of": DAY.isoformat()}),
             "ksi-automation": lambda: ask(store, "ksi-automation", {}),
+            "what-if demo: FedRAMP authorization lapses": lambda: what_if(
+                store, CLAIMS, None, DAY, [parse_change(
+                    "lapse:demo/artifact-aws-fedramp-moderate")]).controls,
+            "what-if demo: EC2 leaves FedRAMP's scope": lambda: what_if(
+                store, CLAIMS, None, DAY, [parse_change(
+                    "service-out:service/aws-ec2@program/fedramp")]).controls,
+            "what-if demo: Moderate -> High": lambda: what_if(
+                store, CLAIMS, None, DAY, [parse_change(
+                    "baseline:baseline/fedramp-rev5-high")]).controls,
         }
         print(f"{'feature':<42} {'p50 ms':>9} {'answer':>8}")
         for name, run in features.items():
