@@ -15,6 +15,7 @@ from rdflib import URIRef
 from graphsvc.importers.crosswalk import import_crosswalks
 from graphsvc.questions import ask
 from graphsvc.store import Rows, Store
+from graphsvc.web.dashboards import ksi_view
 from tests.conftest import ROOT
 from tests.helpers import drop_added
 
@@ -141,3 +142,15 @@ def test_ksi_automation_from_the_check_tables(with_ksi, shared_data: Path) -> No
     got = [(r["indicatorId"], int(r["controls"]), int(r["checked"]), r["automation"])
            for r in rows(store, "ksi-automation")]
     assert sorted(got) == sorted(expected)
+    # the /ksi page's figures: indicators met through their controls, and the share the
+    # checks reach against FedRAMP's 70% goal
+    day = "2026-06-30"
+    view = ksi_view(rows(store, "ksi-coverage", as_of=day), rows(store, "ksi-automation"))
+    states = demo_states(date.fromisoformat(day))
+    met = [iid for iid, indicator in indicators(shared_data).items() if indicator.get(
+        "controls") and all(states.get(c) in ("implemented", "inherited")
+                            for c in indicator["controls"])]
+    assert view["met"] == len(met)
+    assert (view["automated"], view["automation_rows"]) == (
+        sum(e[3] == "automated" for e in expected), len(expected))
+    assert view["indicators"] == len(indicators(shared_data))

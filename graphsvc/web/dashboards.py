@@ -326,3 +326,35 @@ def editor_config(store: Store, rows_of: RowsOf) -> dict[str, object]:
             "properties": sorted(terms["properties"]), "examples": examples,
             "ours": str(ID)}
 
+
+
+# ------------------------------------------------------------------ FedRAMP 20x
+
+AUTOMATION_GOAL = 70.0  # % of indicators FedRAMP 20x wants validated automatically
+KSI_STATES = ("implemented", "inherited", "partly", "missing")
+
+
+def ksi_view(coverage: list[dict[str, str]], automation: list[dict[str, str]]
+             ) -> dict[str, object]:
+    """Indicators grouped by theme with their related controls' states and automation;
+    the share of indicators every related control of which is met (implemented or
+    inherited), and of those the provider's checks could validate automatically."""
+    automated = {r["indicator"]: r for r in automation}
+    themes: dict[str, list[dict[str, object]]] = {}
+    for row in coverage:
+        counts = {k: int(row[k] or 0) for k in ("controls", *KSI_STATES)}
+        auto = automated.get(row["indicator"], {})
+        themes.setdefault(row["theme"] or "", []).append({
+            **row, **counts, "met": counts["controls"] > 0 and
+            counts["implemented"] + counts["inherited"] == counts["controls"],
+            "automation": auto.get("automation") or "no related controls",
+            "checked": int(auto.get("checked") or 0)})
+    indicators = [i for rows in themes.values() for i in rows]
+    with_controls = [i for i in indicators if i["controls"]]
+    fully = sum(1 for r in automation if r["automation"] == "automated")
+    return {"themes": themes, "indicators": len(indicators),
+            "with_controls": len(with_controls),
+            "met": sum(1 for i in with_controls if i["met"]),
+            "automated": fully, "automation_rows": len(automation),
+            "automated_share": 100.0 * fully / len(automation) if automation else 0.0,
+            "goal": AUTOMATION_GOAL, "states": KSI_STATES}

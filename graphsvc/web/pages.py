@@ -414,6 +414,29 @@ def what_if_page() -> Any:
     ), 400 if error else 200
 
 
+# ------------------------------------------------------------------ FedRAMP 20x
+
+@blueprint.get("/ksi")
+def ksi_page() -> Any:
+    """FedRAMP 20x Key Security Indicators: what a control set's related controls give
+    each indicator (ksi-coverage), and which the provider's checks could validate
+    automatically (ksi-automation) against FedRAMP's 70% goal."""
+    sets = rows_of("control-sets")
+    given = {"controlSet": request.args.get("controlSet")
+             or default_of("ksi-coverage", "controlSet"),
+             "as_of": request.args.get("as_of") or today()}
+    view, error = None, None
+    try:
+        view = dashboards.ksi_view(rows_of("ksi-coverage", given), rows_of("ksi-automation"))
+    except BadInput as exc:
+        error = str(exc)
+    links = {"coverage": _export_links("/questions/ksi-coverage", given),
+             "automation": _export_links("/questions/ksi-automation", {})}
+    return render_template("ksi.html", sets=sets, given=given, view=view, error=error,
+                           links=links, today=today(),
+                           set_label=label_of(given["controlSet"])), 400 if error else 200
+
+
 # ------------------------------------------------------------------ validation
 
 
