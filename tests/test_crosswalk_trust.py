@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import re
 import xml.etree.ElementTree as ET
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,6 +25,7 @@ from graphsvc.questions import ask
 from graphsvc.store import Rows, Store
 from graphsvc.store.embedded import EmbeddedStore
 from graphsvc.store.server import oxigraph_server
+from graphsvc.web.dashboards import agreement_view
 from graphsvc.writes import commit, drop_graphs
 from tests.conftest import SHARED_DATA, need_shared_data, remote_store
 
@@ -137,6 +138,13 @@ def test_agreement_between_ciso_and_nists_workbook(loaded: Store) -> None:
     family = answer(loaded, "crosswalk-agreement", family="ac")
     assert family and {r["sourceFamily"] for r in family} == {"ac"}
     assert len(family) == sum(1 for (a, _), _ in got if a.startswith("ac-"))
+    # the agreement page's per-family counts, from the pairs computed here
+    view = agreement_view(answer(loaded, "crosswalk-agreement"))
+    per_family: dict[str, Counter] = defaultdict(Counter)
+    for (a, _), verdict in expected.items():
+        per_family[a.split("-")[0]][verdict] += 1
+    assert view["families"] == dict(sorted(per_family.items()))
+    assert view["total"] == Counter(expected.values())
 
 
 def ssp_states(path: Path) -> dict[str, int]:

@@ -358,3 +358,18 @@ def ksi_view(coverage: list[dict[str, str]], automation: list[dict[str, str]]
             "automated": fully, "automation_rows": len(automation),
             "automated_share": 100.0 * fully / len(automation) if automation else 0.0,
             "goal": AUTOMATION_GOAL, "states": KSI_STATES}
+
+
+# ------------------------------------------------------------------ crosswalk agreement
+
+VERDICTS = ("conflict", "compatible", "agree", "single")
+
+
+def agreement_view(rows: list[dict[str, str]]) -> dict[str, object]:
+    """The crosswalk-agreement rows counted per source family and verdict, and in all."""
+    families: dict[str, Counter] = {}
+    for row in rows:
+        families.setdefault(row["sourceFamily"] or "", Counter())[row["verdict"]] += 1
+    total = Counter(row["verdict"] for row in rows)
+    return {"rows": rows, "families": dict(sorted(families.items())), "total": total,
+            "verdicts": VERDICTS}

@@ -320,6 +320,28 @@ def crosswalks() -> str:
                            relations=control.RELATIONS), 400 if error else 200
 
 
+@blueprint.get("/crosswalks/agreement")
+def crosswalk_agreement() -> Any:
+    """Beside the heatmap: where the loaded sources agree on a pair and where they
+    conflict (conflicts first), per family and pair by pair."""
+    frameworks = [r for r in inventory() if r["kind"] == "framework"]
+    given = {k: request.args.get(k, "") for k in ("source", "target")}
+    pairs = rows_of("crosswalk-frameworks")
+    if not any(given.values()) and pairs:  # as the heatmap: the pair with most mappings
+        given = {"source": pairs[0]["source"], "target": pairs[0]["target"]}
+    family = request.args.get("family", "")
+    view, error = None, None
+    try:
+        rows = rows_of("crosswalk-agreement", {**given, **({"family": family} if family else {})})
+        view = dashboards.agreement_view(rows)
+    except BadInput as exc:
+        error = str(exc)
+    return render_template(
+        "agreement.html", frameworks=frameworks, given=given, family=family, view=view,
+        error=error, links=_export_links("/questions/crosswalk-agreement", {
+            **given, **({"family": family} if family else {})})), 400 if error else 200
+
+
 # ------------------------------------------------------------------ coverage
 
 
