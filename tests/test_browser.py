@@ -154,7 +154,7 @@ def test_upload_my_ssp_and_see_what_is_missing(page, site: str) -> None:
 
 def test_find_all_controls_about_encryption(page, site: str) -> None:
     page.goto(site + "/")
-    box = page.get_by_label(re.compile("^Find a control"))
+    box = page.get_by_role("combobox", name=re.compile("^Find a control"))
     box.fill("encryption")
     box.press("Enter")  # the keyboard alone
     nist = page.locator("section.search-group", has=page.get_by_role(

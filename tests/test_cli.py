@@ -12,6 +12,7 @@ from rdflib import Graph
 from rdflib.namespace import RDF, RDFS
 
 from graphsvc.cli import main
+from graphsvc.control_states import is_states_graph
 from graphsvc.namespaces import GC
 from tests.conftest import ROOT
 
@@ -52,7 +53,8 @@ def test_init_is_repeatable_and_graphs_lists_counts(runner: CliRunner) -> None:
     counted = {}
     for line in listing.splitlines()[:-1]:
         count, iri = line.split()
-        counted[iri] = int(count)
+        if not is_states_graph(iri):  # the derived control states follow the control sets
+            counted[iri] = int(count)
     base = "https://w3id.org/graphsvc/graph/"
     assert set(counted) == {base + g for g in ("ontology", "aws-program", "demo-customer")} | {
         f"{base}oscal/baseline/fedramp-rev5-{level}"
@@ -189,5 +191,5 @@ def test_the_cli_s_choice_lists_are_those_of_the_modules_it_does_not_import() ->
     from graphsvc.validation import ENGINES
     from graphsvc.validation_output import REPORT_FORMATS
 
-    assert (cli.CROSSWALK_FORMATS, cli.ENGINES, cli.REPORT_FORMATS) == (
-        FORMATS, ENGINES, REPORT_FORMATS)
+    copies = (cli.CROSSWALK_FORMATS, cli.ENGINES, cli.REPORT_FORMATS)
+    assert copies == (FORMATS, tuple(ENGINES), REPORT_FORMATS)

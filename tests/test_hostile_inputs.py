@@ -66,7 +66,7 @@ def web(served_store: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     from graphsvc.web import close_app, create_app
 
     path = tmp_path_factory.mktemp("hostile-web") / "store"
-    shutil.copytree(served_store, path)
+    shutil.copytree(served_store, path, symlinks=True)  # views/current is a link
     app = create_app(Config(store=path, load_token=TOKEN), pool_size=1)
     yield app
     close_app(app)
@@ -139,7 +139,7 @@ class CliStore:
         with EmbeddedStore(self.pristine) as store:
             import_oscal(store, [catalog], max_bytes=10**8)
             self.listing = listing(store)
-        shutil.copytree(self.pristine, self.path)
+        shutil.copytree(self.pristine, self.path, symlinks=True)
         self.runner = CliRunner(env={"GRAPHSVC_STORE": str(self.path), "GRAPHSVC_REMOTE": ""})
 
     def invoke(self, args: list[str]):
@@ -149,7 +149,7 @@ class CliStore:
             unchanged = listing(store) == self.listing
         if not unchanged:
             shutil.rmtree(self.path)
-            shutil.copytree(self.pristine, self.path)
+            shutil.copytree(self.pristine, self.path, symlinks=True)
         return result, unchanged
 
 
