@@ -23,6 +23,7 @@ import pytest
 import yaml
 
 from graphsvc.config import Config
+from graphsvc.importers.crosswalk import import_crosswalks
 from graphsvc.store.embedded import EmbeddedStore
 from tests.conftest import ROOT, SHARED_DATA
 from tests.helpers import baseline_ids, load_analyst_content
@@ -52,6 +53,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     path = tmp_path_factory.mktemp("browser") / "store"
     with EmbeddedStore(path) as store:
         load_analyst_content(store, SHARED_DATA)
+        import_crosswalks(store, [SHARED_DATA / "fedramp-20x/FRMR.documentation.json"],
+                          max_bytes=10**8)  # the /ksi page's indicators
     app = create_app(Config(store=path))
     server = create_server(app, host="127.0.0.1", port=0, threads=4)
     thread = threading.Thread(target=server.run, daemon=True)
@@ -180,6 +183,13 @@ PAGES = {
     "resource": "/id/baseline/fedramp-rev5-moderate",
     "error": "/id/no-such-thing",
     "editor": "/sparql",
+    "what-if": "/what-if?controlSet=https%3A%2F%2Fw3id.org%2Fgraphsvc%2Fid%2Fdemo%2F"
+               "controlset-claims-portal&as_of=2026-12-01&lapse=https%3A%2F%2Fw3id.org%2F"
+               "graphsvc%2Fid%2Fdemo%2Fartifact-aws-fedramp-moderate",
+    "ksi": "/ksi",
+    "agreement": "/crosswalks/agreement?source=https%3A%2F%2Fw3id.org%2Fgraphsvc%2Fid%2Ffw%2F"
+                 "nist-sp-800-53-rev5&target=https%3A%2F%2Fw3id.org%2Fgraphsvc%2Fid%2Ffw%2F"
+                 "iso27001-2022&family=ac",
 }
 
 
