@@ -70,14 +70,8 @@ SELECT DISTINCT ?set WHERE {
 }"""
 SETS_OF = PREFIXES + "SELECT DISTINCT ?set WHERE { %s ?s gc:inControlSet ?set }"
 QUADS_IN = PREFIXES + "SELECT ?g ?s ?p ?o WHERE { %s GRAPH ?g { ?s ?p ?o } }"
-STATEMENTS_OF = PREFIXES + """
-SELECT ?g ?s ?p ?o WHERE {
-  %s
-  ?s gc:inControlSet ?set .
-  GRAPH ?g { ?s ?p ?o }
-  VALUES ?p { gc:inControlSet gc:implementsControl gc:status gc:responsibility
-              gc:inheritedUnder gc:justification }
-}"""
+# the statements of the subjects of a VALUES block (%s): of given statements, or (with
+# a pattern from ?set to ?s before it) of given control sets
 STATEMENTS_ABOUT = PREFIXES + """
 SELECT ?g ?s ?p ?o WHERE {
   %s
@@ -85,6 +79,7 @@ SELECT ?g ?s ?p ?o WHERE {
   VALUES ?p { gc:inControlSet gc:implementsControl gc:status gc:responsibility
               gc:inheritedUnder gc:justification }
 }"""
+STATEMENTS_OF = STATEMENTS_ABOUT.replace("%s", "%s\n  ?s gc:inControlSet ?set .", 1)
 ATTESTATIONS = PREFIXES + """
 SELECT ?g ?s ?p ?o WHERE {
   GRAPH ?g { ?s ?p ?o }
