@@ -133,6 +133,7 @@ def parse_change(text: str) -> Change:
 
 
 TARGET = PREFIX + "SELECT ?b WHERE { ?controlSet gc:targetBaseline ?b }"
+STATES_SOMETHING = PREFIX + "SELECT ?s WHERE { ?s gc:inControlSet ?controlSet } LIMIT 1"
 
 
 def what_if(store: Store, control_set: str, baseline: str | None, as_of: date,
@@ -140,6 +141,8 @@ def what_if(store: Store, control_set: str, baseline: str | None, as_of: date,
     """Coverage per family and the controls whose state changes, before and after
     (``baseline``: a slug or an IRI; default: the control set's target baseline)."""
     cs = URIRef(expand(control_set, "controlSet"))
+    if not _rows(store, STATES_SOMETHING, controlSet=cs):
+        raise NotFound(f"<{cs}> states no control in the store", where="controlSet")
     if not baseline:
         target = _rows(store, TARGET, controlSet=cs)
         if not target:
@@ -151,8 +154,6 @@ def what_if(store: Store, control_set: str, baseline: str | None, as_of: date,
     after_base = next((c.subject for c in changes if c.kind == "baseline"), base)
     facts = set(_rows(store, FACTS % values_block("s", {base, after_base}), controlSet=cs))
     facts |= set(_rows(store, FAMILIES % values_block("b", {base, after_base})))
-    if not any(p == GC.inControlSet for _, p, _ in facts):
-        raise NotFound(f"<{cs}> states no control in the store", where="controlSet")
     changes = [replace(c, day=as_of) if c.kind == "lapse" and c.day is None else c
                for c in changes]  # lapses on the day asked, unless told
     for change in changes:
