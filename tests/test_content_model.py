@@ -26,7 +26,7 @@ from graphsvc.store import Rows, Store
 from graphsvc.store.embedded import EmbeddedStore
 from graphsvc.store.server import oxigraph_server
 from graphsvc.writes import drop_graphs
-from tests.conftest import ROOT, need_shared_data, remote_store
+from tests.conftest import BACKENDS, ROOT, emptied, need_shared_data, remote_store, virtuoso_store
 from tests.helpers import baseline_ids
 
 NS = {"o": "http://csrc.nist.gov/ns/oscal/1.0"}
@@ -45,7 +45,7 @@ def load_everything(store: Store, data: Path) -> None:
     import_crosswalks(store, [data / name for name in CROSSWALKS], max_bytes=10**9)
 
 
-@pytest.fixture(scope="module", params=["embedded", "remote"])
+@pytest.fixture(scope="module", params=BACKENDS)
 def meeting(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
             ) -> Iterator[Store]:
     """A store where the sources meet, built once per backend for this module."""
@@ -54,11 +54,16 @@ def meeting(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
         with EmbeddedStore() as store:
             load_everything(store, data)
             yield store
-    else:
+    elif request.param == "remote":
         with oxigraph_server(tmp_path_factory.mktemp("meeting")) as url:
             store = remote_store(url)
             load_everything(store, data)
             yield store
+    else:  # the session's Virtuoso, emptied before and after
+        store = emptied(virtuoso_store(request.getfixturevalue("virtuoso")))
+        load_everything(store, data)
+        yield store
+        emptied(store)
 
 
 def rows(store: Store, name: str, **given: str) -> list[dict]:

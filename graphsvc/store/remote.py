@@ -14,8 +14,8 @@ for every endpoint alike:
   such a block meets a join with a sub-select: coverage lost its covered controls);
 * an ASK answer that comes as one row of ``?__ASK_RETVAL`` (Virtuoso 7) is read as the
   boolean it is;
-* the named graphs are listed from their triples (Virtuoso answers ``GRAPH ?g { }``
-  with one unbound row).
+* the named graphs are listed from their triples where ``GRAPH ?g { }`` gives one
+  unbound row (Virtuoso 7).
 """
 
 from __future__ import annotations
@@ -50,7 +50,8 @@ from graphsvc.store import (
 from graphsvc.store.bindings import _texts, bind_values
 from graphsvc.store.guard import check_query
 
-GRAPH_NAMES = "SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }"
+# (grouped: Virtuoso 7 lists its private graphs too for a bare DISTINCT ?g)
+GRAPH_NAMES = "SELECT ?g WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g"
 _EMPTY = "SELECT * WHERE {"
 QUERY_FORMS = {"SelectQuery": SELECT, "ConstructQuery": CONSTRUCT, "DescribeQuery": DESCRIBE,
                "AskQuery": ASK}
@@ -128,8 +129,11 @@ class RemoteStore(Store):
         return Rows(variables, rows)
 
     def graph_names(self) -> set[str]:
-        result = self.query(GRAPH_NAMES)
+        result = self.query("SELECT DISTINCT ?g WHERE { GRAPH ?g { } }")
         assert isinstance(result, Rows)
+        if any(g is None for (g,) in result):  # Virtuoso 7: one unbound row
+            result = self.query(GRAPH_NAMES)
+            assert isinstance(result, Rows)
         return {str(g) for (g,) in result if g is not None and not is_staging(str(g))}
 
     def write(self, graphs: Mapping[str, Iterable[Triple]], *,
