@@ -53,6 +53,7 @@ from graphsvc.store.guard import check_query
 # (grouped: Virtuoso 7 lists its private graphs too for a bare DISTINCT ?g)
 GRAPH_NAMES = "SELECT ?g WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g"
 _EMPTY = "SELECT * WHERE {"
+XSD_STRING = URIRef("http://www.w3.org/2001/XMLSchema#string")
 QUERY_FORMS = {"SelectQuery": SELECT, "ConstructQuery": CONSTRUCT, "DescribeQuery": DESCRIBE,
                "AskQuery": ASK}
 
@@ -161,6 +162,7 @@ class RemoteStore(Store):
     def _client(self, url: str) -> SPARQLWrapper:
         client = SPARQLWrapper(url)
         client.setTimeout(int(self.timeout_s))
+        client.setOnlyConneg(True)  # the Accept header alone (Virtuoso: 406 for format=n3)
         if self._auth:
             client.setCredentials(*self._auth)
         return client
@@ -200,8 +202,16 @@ def bound(sparql: str, bindings: Mapping[str, Term]) -> str:
 
 
 def turtle(triples: Iterable[Triple]) -> bytes:
-    """Turtle text of rdflib terms: ``n3()`` without prefixes is always valid Turtle."""
-    return "".join(f"{s.n3()} {p.n3()} {o.n3()} .\n" for s, p, o in triples).encode()
+    """Turtle text of rdflib terms: ``n3()`` without prefixes is always valid Turtle.
+    A string is written without its datatype: the same literal in RDF 1.1, but Virtuoso 7
+    keeps ``"x"^^xsd:string`` and ``"x"`` apart (and sorts one kind after the other)."""
+    return "".join(f"{s.n3()} {p.n3()} {_plain(o).n3()} .\n" for s, p, o in triples).encode()
+
+
+def _plain(term: Term) -> Term:
+    if isinstance(term, Literal) and term.datatype == XSD_STRING:
+        return Literal(str(term))
+    return term
 
 
 def _from_json(value: dict | None) -> Term | None:
@@ -215,7 +225,7 @@ def _from_json(value: dict | None) -> Term | None:
     if "xml:lang" in value:
         return Literal(value["value"], lang=value["xml:lang"])
     datatype = value.get("datatype")
-    if datatype == "http://www.w3.org/2001/XMLSchema#string":
+    if datatype == XSD_STRING:
         datatype = None
     return Literal(value["value"], datatype=datatype)
 

@@ -57,7 +57,6 @@ VIRTUOSO_GRAPHS = ("http://www.openlinksw.com/schemas/virtrdf#", "http://www.w3.
 PRIVATE = "http://www.openlinksw.com/schemas/virtrdf#PrivateGraphs"
 VIRTUOSO_INI = """[Database]
 DatabaseFile = {dir}/virtuoso.db
-ErrorLogFile = {dir}/virtuoso.log
 LockFile = {dir}/virtuoso.lck
 TransactionFile = {dir}/virtuoso.trx
 xa_persistent_file = {dir}/virtuoso.pxa
@@ -113,12 +112,14 @@ def virtuoso_server(location: Path, *, memory_mb: int = 400, query_timeout_s: in
     (location / "virtuoso.ini").write_text(VIRTUOSO_INI.format(
         dir=location, sql_port=sql_port, http_port=http_port, buffers=buffers,
         dirty=buffers * 3 // 4, timeout=query_timeout_s))
-    process = subprocess.Popen(
-        [virtuoso_binary(), "-f", "-c", str(location / "virtuoso.ini")], cwd=location,
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )
+    log = location / "virtuoso.log"  # (in the foreground it logs to stderr)
+    with log.open("ab") as out:
+        process = subprocess.Popen(
+            [virtuoso_binary(), "-f", "-c", str(location / "virtuoso.ini")], cwd=location,
+            stdout=out, stderr=subprocess.STDOUT,
+        )
     try:
-        _wait_for(process, http_port, timeout_s, "Virtuoso")
+        _wait_for(process, http_port, timeout_s, "Virtuoso", log)
         _isql(sql_port, VIRTUOSO_SETUP)
         yield f"http://127.0.0.1:{http_port}"
     finally:
@@ -140,7 +141,8 @@ def _isql(port: int, statements: list[str]) -> None:
         raise StoreError(f"Virtuoso setup failed: {result.stdout}{result.stderr}")
 
 
-def _wait_for(process: subprocess.Popen, port: int, timeout_s: float, what: str) -> None:
+def _wait_for(process: subprocess.Popen, port: int, timeout_s: float, what: str,
+              log: Path | None = None) -> None:
     deadline = time.monotonic() + timeout_s
     while True:
         try:
@@ -149,6 +151,7 @@ def _wait_for(process: subprocess.Popen, port: int, timeout_s: float, what: str)
         except OSError:
             if process.poll() is not None or time.monotonic() > deadline:
                 process.kill()
-                error = process.stderr.read().decode() if process.stderr else ""
+                error = (log.read_text(errors="replace")[-2000:] if log else
+                         process.stderr.read().decode() if process.stderr else "")
                 raise StoreError(f"{what} did not start: {error}") from None
             time.sleep(0.1)
