@@ -15,7 +15,16 @@ for every endpoint alike:
 * an ASK answer that comes as one row of ``?__ASK_RETVAL`` (Virtuoso 7) is read as the
   boolean it is;
 * the named graphs are listed from their triples where ``GRAPH ?g { }`` gives one
-  unbound row (Virtuoso 7).
+  unbound row (Virtuoso 7);
+* the answer's format is asked for by the Accept header alone (SPARQLWrapper's
+  ``format=`` parameter made Virtuoso refuse CONSTRUCT answers with 406);
+* strings are written without ``^^xsd:string`` (one literal in RDF 1.1; Virtuoso 7 keeps
+  the two forms apart, and they would compare unequal and sort apart).
+
+The question texts themselves avoid what Virtuoso 7.2 gets wrong (each place says so):
+no bare ``EXISTS`` in a BIND, no OPTIONAL + FILTER on an outer variable, no sub-select
+projecting a parameter it only reads, concatenations from sorted rows, MIN not SAMPLE.
+What it still cannot answer is listed in ``graphsvc.store.server.VIRTUOSO_LIMITS``.
 """
 
 from __future__ import annotations
