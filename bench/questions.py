@@ -1,13 +1,18 @@
 """``python -m bench.questions [--scales 1,10,100]``: p50 of every named question with its
-default parameters, on the embedded store (on disk) and on rdflib in memory running the
-same query text (parameters as initBindings), at demo scale (what init loads) and with
-generated control sets added (10 per 1x, see bench/data.py). Everything is written
-through ``graphsvc.writes.commit``, as ``init`` and imports write it, so the derived
-graphs are there. A ratio is printed only where both engines give the same answer."""
+default parameters, side by side: the embedded store (on disk), rdflib in memory running
+the same query text (parameters as initBindings), a local Oxigraph server and a local
+Virtuoso open source (through the remote backend, as the service asks them), at demo
+scale (what init loads) and with generated control sets added (10 per 1x, see
+bench/data.py). Everything is written through ``graphsvc.writes.commit``, as ``init``
+and imports write it, so the derived graphs are there; the servers get a copy of the
+same graphs. A ratio to the embedded store is printed only where the engine gives the
+same answer (rdflib: the same rows; the servers: the same rows in the same order)."""
 
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
@@ -16,10 +21,12 @@ from rdflib import Dataset, URIRef
 from bench.common import arguments, median_ms
 from bench.data import control_sets
 from graphsvc.content import init_store
-from graphsvc.errors import BadInput
+from graphsvc.errors import BadInput, StoreError
 from graphsvc.questions import ask, bind, load_questions
 from graphsvc.store import Rows, Store
 from graphsvc.store.embedded import EmbeddedStore
+from graphsvc.store.remote import RemoteStore
+from graphsvc.store.server import VIRTUOSO_LIMITS, oxigraph_server, virtuoso_server
 from graphsvc.writes import commit
 
 TODAY = date(2026, 11, 29)
@@ -45,6 +52,41 @@ def as_dataset(store: Store) -> Dataset:
     return dataset
 
 
+@contextmanager
+def servers(store: Store, workdir: Path) -> Iterator[dict[str, RemoteStore]]:
+    """An Oxigraph server and a Virtuoso holding the store's graphs."""
+    rows = store.query(QUADS)
+    assert isinstance(rows, Rows)
+    graphs: dict[str, list] = {}
+    for g, s, p, o in rows:
+        graphs.setdefault(str(g), []).append((s, p, o))
+    with oxigraph_server(workdir / "oxigraph") as ox, virtuoso_server(workdir / "virtuoso") as vt:
+        remotes = {"oxigraph": RemoteStore(ox + "/query", ox + "/update", ox + "/store"),
+                   "virtuoso": RemoteStore(vt + "/sparql", vt + "/sparql",
+                                           vt + "/sparql-graph-crud", timeout_s=300)}
+        for remote in remotes.values():
+            remote.write(graphs)
+        yield remotes
+
+
+def on_server(engine: str, remote: RemoteStore, name: str, expected: object,
+              embedded: float, repeats: int) -> str:
+    """p50 and ratio to the embedded store, or why there is no ratio."""
+    if engine == "virtuoso" and name in VIRTUOSO_LIMITS:
+        return "skipped"
+    try:
+        ms, got = median_ms(lambda: ask(remote, name, today=TODAY), repeats)
+    except StoreError:
+        return "fails"
+    if texts(got) != texts(expected):
+        return f"differs ({len(got)} rows)"  # type: ignore[arg-type]
+    return f"{ms:.1f} ({ms / embedded:.1f}x)"
+
+
+def texts(answer: object) -> list[tuple[str, ...]]:
+    return [tuple("" if v is None else str(v) for v in row) for row in answer]  # type: ignore[attr-defined]
+
+
 def comparable(answer: object) -> list[tuple[str, ...]]:
     rows = answer.rows if isinstance(answer, Rows) else list(answer)  # type: ignore[attr-defined]
     return sorted(tuple("" if v is None else str(v) for v in row) for row in rows)
@@ -53,30 +95,38 @@ def comparable(answer: object) -> list[tuple[str, ...]]:
 def main() -> None:
     args = arguments(__doc__, repeats=21, scales="1,10")
     print(f"{'question':<24} {'scale':>5} {'triples':>9} {'rows':>6} {'embedded p50 ms':>16} "
-          f"{'rdflib p50 ms':>14} {'ratio':>14}")
+          f"{'rdflib p50 ms':>14} {'ratio':>14} {'Oxigraph server ms':>20} "
+          f"{'Virtuoso ms':>20}")
     for scale in args.scales:
         with tempfile.TemporaryDirectory() as tmp:
             store = loaded_store(Path(tmp) / "store", args.data, scale)
             triples = sum(g.triples for g in store.graphs())
             dataset = as_dataset(store)
-            for name, question in load_questions().items():
-                try:
-                    bindings = bind(question, {}, store, TODAY)
-                except BadInput as exc:  # its defaults name content init does not load
-                    print(f"{name:<24} {scale:>4}x skipped: {exc}")
-                    continue
-                embedded, expected = median_ms(
-                    lambda n=name, s=store: ask(s, n, today=TODAY), args.repeats)
-                rdflib_ms, got = median_ms(
-                    lambda q=question, b=bindings, d=dataset: list(
-                        d.query(q.sparql, initBindings=b)),
-                    max(1, args.repeats // (4 * scale)))
-                rows = len(expected)  # type: ignore[arg-type]
-                verdict = (f"{rdflib_ms / embedded:.0f}" if comparable(got) ==
-                           comparable(expected) else f"differs: {len(got)} rows")
-                print(f"{name:<24} {scale:>4}x {triples:>9} {rows:>6} {embedded:>16.2f} "
-                      f"{rdflib_ms:>14.1f} {verdict:>14}", flush=True)
+            with servers(store, Path(tmp)) as remotes:
+                run_scale(store, dataset, remotes, scale, triples, args.repeats)
             store.close()
+
+
+def run_scale(store: EmbeddedStore, dataset: Dataset, remotes: dict[str, RemoteStore],
+              scale: int, triples: int, repeats: int) -> None:
+    for name, question in load_questions().items():
+        try:
+            bindings = bind(question, {}, store, TODAY)
+        except BadInput as exc:  # its defaults name content init does not load
+            print(f"{name:<24} {scale:>4}x skipped: {exc}")
+            continue
+        embedded, expected = median_ms(
+            lambda n=name, s=store: ask(s, n, today=TODAY), repeats)
+        rdflib_ms, got = median_ms(
+            lambda q=question, b=bindings, d=dataset: list(d.query(q.sparql, initBindings=b)),
+            max(1, repeats // (4 * scale)))
+        rows = len(expected)  # type: ignore[arg-type]
+        verdict = (f"{rdflib_ms / embedded:.0f}" if comparable(got) ==
+                   comparable(expected) else f"differs: {len(got)} rows")
+        ox, vt = (on_server(k, remotes[k], name, expected, embedded, repeats)
+                  for k in ("oxigraph", "virtuoso"))
+        print(f"{name:<24} {scale:>4}x {triples:>9} {rows:>6} {embedded:>16.2f} "
+              f"{rdflib_ms:>14.1f} {verdict:>14} {ox:>20} {vt:>20}", flush=True)
 
 
 if __name__ == "__main__":

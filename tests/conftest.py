@@ -1,4 +1,5 @@
-"""Shared fixtures: real stores on both backends, a real Oxigraph server, the CLI."""
+"""Shared fixtures: real stores on every backend (embedded, a real Oxigraph server, a real
+Virtuoso, each started once per session on 127.0.0.1), the CLI."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from graphsvc.store import Store
 from graphsvc.store.embedded import EmbeddedStore
 from graphsvc.store.remote import RemoteStore
 from graphsvc.store.server import oxigraph_server as start_oxigraph
+from graphsvc.store.server import virtuoso_server as start_virtuoso
 
 ROOT = Path(__file__).resolve().parent.parent
 # The real catalogs, SSPs and crosswalks the tests read (never copied into the project):
@@ -39,20 +41,45 @@ def oxigraph_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield url
 
 
+@pytest.fixture(scope="session")
+def virtuoso(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real Virtuoso open source on 127.0.0.1, shared by the session."""
+    with start_virtuoso(tmp_path_factory.mktemp("virtuoso")) as url:
+        yield url
+
+
 def remote_store(base_url: str) -> RemoteStore:
     return RemoteStore(base_url + "/query", base_url + "/update", base_url + "/store")
 
 
-@pytest.fixture(params=["embedded", "remote"])
+def virtuoso_store(base_url: str) -> RemoteStore:
+    """(Moving a large staging graph into place takes Virtuoso a minute on a busy
+    machine: a longer limit than the default's.)"""
+    return RemoteStore(base_url + "/sparql", base_url + "/sparql",
+                       base_url + "/sparql-graph-crud", timeout_s=300)
+
+
+def emptied(store: RemoteStore) -> RemoteStore:
+    """A server shared by the session, without the graphs earlier tests left (ours
+    only: Virtuoso's own graphs are private to the SPARQL user)."""
+    store.drop(store.graph_names())
+    return store
+
+
+BACKENDS = ["embedded", "remote", "virtuoso"]
+
+
+@pytest.fixture(params=BACKENDS)
 def store(request: pytest.FixtureRequest) -> Iterator[Store]:
-    """An empty store on each backend: in-memory Oxigraph, and the Oxigraph server."""
+    """An empty store on each backend: in-memory Oxigraph, the Oxigraph server and
+    Virtuoso."""
     if request.param == "embedded":
         with EmbeddedStore() as s:
             yield s
+    elif request.param == "remote":
+        yield emptied(remote_store(request.getfixturevalue("oxigraph_server")))
     else:
-        s = remote_store(request.getfixturevalue("oxigraph_server"))
-        s._update("DROP ALL")  # the server is shared by the session; start empty
-        yield s
+        yield emptied(virtuoso_store(request.getfixturevalue("virtuoso")))
 
 
 @pytest.fixture
@@ -96,18 +123,31 @@ def loaded_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RemoteSt
         yield store
 
 
-@pytest.fixture(params=["embedded", "remote"])
+@pytest.fixture(scope="session")
+def loaded_virtuoso(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RemoteStore]:
+    """A second Virtuoso holding what `graphsvc init` loads, written once."""
+    from graphsvc.content import init_store
+
+    with start_virtuoso(tmp_path_factory.mktemp("virtuoso-loaded")) as url:
+        store = virtuoso_store(url)
+        init_store(store, max_bytes=10**8)
+        yield store
+
+
+@pytest.fixture(params=BACKENDS)
 def loaded(request: pytest.FixtureRequest) -> Iterator[Store]:
     """A store with the shipped content (init) on each backend. Tests that add graphs
-    must drop them again (the remote one is shared by the session)."""
+    must drop them again (the remote ones are shared by the session)."""
     from graphsvc.content import init_store
 
     if request.param == "embedded":
         with EmbeddedStore() as s:
             init_store(s, max_bytes=10**8)
             yield s
-    else:
+    elif request.param == "remote":
         yield request.getfixturevalue("loaded_server")
+    else:
+        yield request.getfixturevalue("loaded_virtuoso")
 
 
 @pytest.fixture(scope="session")

@@ -24,9 +24,9 @@ from graphsvc.importers.oscal.importer import import_oscal
 from graphsvc.questions import ask, bind, parse_question
 from graphsvc.store import Rows, Store
 from graphsvc.store.embedded import EmbeddedStore
-from graphsvc.store.server import oxigraph_server
+from graphsvc.store.server import VIRTUOSO_LIMITS, oxigraph_server
 from graphsvc.writes import drop_graphs
-from tests.conftest import ROOT, need_shared_data, remote_store
+from tests.conftest import BACKENDS, ROOT, emptied, need_shared_data, remote_store, virtuoso_store
 from tests.helpers import baseline_ids
 
 NS = {"o": "http://csrc.nist.gov/ns/oscal/1.0"}
@@ -45,7 +45,7 @@ def load_everything(store: Store, data: Path) -> None:
     import_crosswalks(store, [data / name for name in CROSSWALKS], max_bytes=10**9)
 
 
-@pytest.fixture(scope="module", params=["embedded", "remote"])
+@pytest.fixture(scope="module", params=BACKENDS)
 def meeting(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
             ) -> Iterator[Store]:
     """A store where the sources meet, built once per backend for this module."""
@@ -54,11 +54,20 @@ def meeting(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
         with EmbeddedStore() as store:
             load_everything(store, data)
             yield store
-    else:
+    elif request.param == "remote":
         with oxigraph_server(tmp_path_factory.mktemp("meeting")) as url:
             store = remote_store(url)
             load_everything(store, data)
             yield store
+    else:  # the session's Virtuoso, emptied before and after
+        store = emptied(virtuoso_store(request.getfixturevalue("virtuoso")))
+        load_everything(store, data)
+        yield store
+        emptied(store)
+
+
+def on_virtuoso(request: pytest.FixtureRequest) -> bool:
+    return request.node.callspec.params.get("meeting") == "virtuoso"
 
 
 def rows(store: Store, name: str, **given: str) -> list[dict]:
@@ -220,8 +229,10 @@ def release_titles(path: Path) -> dict[str, str]:
     return out
 
 
-def test_release_diff_titles_and_renamed_parameters(meeting: Store, shared_data: Path
-                                                    ) -> None:
+def test_release_diff_titles_and_renamed_parameters(meeting: Store, shared_data: Path,
+                                                    request: pytest.FixtureRequest) -> None:
+    if on_virtuoso(request):
+        pytest.skip(VIRTUOSO_LIMITS["release-diff"])
     old = release_titles(shared_data / CATALOG_501)
     new = release_titles(shared_data / HIGH_511)
     diff = rows(meeting, "release-diff")
@@ -339,8 +350,11 @@ REWRITTEN = [
 
 
 @pytest.mark.parametrize("name,given", REWRITTEN)
-def test_rewritten_questions_answer_as_before(meeting: Store, name: str,
-                                              given: dict[str, str]) -> None:
+def test_rewritten_questions_answer_as_before(meeting: Store, name: str, given: dict[str, str],
+                                              request: pytest.FixtureRequest) -> None:
+    if on_virtuoso(request):
+        pytest.skip("the old texts were rewritten because Virtuoso 7.2 answers them wrong; the "
+                    "new ones give the embedded store's answers there (tests/test_engines.py)")
     reference = parse_question(name, (ROOT / "tests" / "reference" / f"{name}.rq").read_text())
     expected = meeting.query(reference.sparql, bind(reference, given, meeting))
     assert isinstance(expected, Rows) and len(expected) > 0
