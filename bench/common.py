@@ -12,7 +12,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def arguments(description: str | None, *, repeats: int, scales: str | None = None,
-              workers: str | None = None, scale: bool = False) -> argparse.Namespace:
+              workers: str | None = None, scale: bool = False,
+              flags: dict[str, str] | None = None) -> argparse.Namespace:
     """--data (../shared/data), --repeats and, for scaled benchmarks, --scales 1,10,...
     (or one --scale N); for the web, --workers 1,2,... (serving processes)."""
     parser = argparse.ArgumentParser(description=description)
@@ -24,6 +25,8 @@ def arguments(description: str | None, *, repeats: int, scales: str | None = Non
         parser.add_argument("--workers", default=workers)
     parser.add_argument("--repeats", type=int, default=repeats)
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
+    for flag, help_text in (flags or {}).items():
+        parser.add_argument(flag, action="store_true", help=help_text)
     args = parser.parse_args()
     if scales is not None:
         args.scales = [int(s) for s in args.scales.split(",")]
