@@ -16,12 +16,11 @@ from collections import Counter
 from html import unescape
 from importlib.resources import files
 
-import pytest
 from rdflib import Graph
 
 from graphsvc.namespaces import GC
 from graphsvc.questions import expand, load_questions
-from tests.conftest import ROOT, SHARED_DATA
+from tests.conftest import ROOT, SHARED_DATA, need_shared_data
 from tests.helpers import baseline_ids
 
 DEMO_TTL = ROOT / "ontology/demo-customer.ttl"
@@ -43,8 +42,7 @@ def api(client, name: str, **given: str) -> list[dict[str, str]]:
 
 
 def moderate_ids() -> set[str]:
-    if not SHARED_DATA.is_dir():
-        pytest.skip("../shared/data is absent")
+    need_shared_data()
     profile = SHARED_DATA / "fedramp-rev5/FedRAMP_rev5_MODERATE-baseline_profile.json"
     return set(baseline_ids(profile))
 
@@ -220,8 +218,7 @@ def test_validation_summary_and_missing_controls(client) -> None:
 
 
 def test_framework_tree_with_baseline_ticks_and_filter(client) -> None:
-    if not SHARED_DATA.is_dir():
-        pytest.skip("../shared/data is absent")
+    need_shared_data()
     levels = ("LOW", "MODERATE", "HIGH", "LI-SaaS")
     including = [lvl for lvl in levels if "ac-2" in baseline_ids(
         SHARED_DATA / f"fedramp-rev5/FedRAMP_rev5_{lvl}-baseline_profile.json")]

@@ -27,7 +27,7 @@ from graphsvc.questions import NotInStore, ask, resolve
 from graphsvc.store import Rows
 from graphsvc.store.embedded import EmbeddedStore
 from graphsvc.writes import commit, drop_graphs
-from tests.conftest import ROOT, SHARED_DATA, remote_store
+from tests.conftest import ROOT, SHARED_DATA, need_shared_data, remote_store
 from tests.helpers import load_analyst_content
 
 FW = "https://w3id.org/graphsvc/id/fw/"
@@ -41,8 +41,7 @@ OSCAL_NS = {"o": "http://csrc.nist.gov/ns/oscal/1.0"}
 @pytest.fixture(scope="module")
 def analyst(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedStore]:
     """An on-disk store with the analyst's content (the index lives beside it)."""
-    if not SHARED_DATA.is_dir():
-        pytest.skip("../shared/data is absent")
+    need_shared_data()
     with EmbeddedStore(tmp_path_factory.mktemp("analyst") / "store") as store:
         load_analyst_content(store, SHARED_DATA)
         yield store

@@ -23,6 +23,7 @@ import pytest
 from rdflib import Graph, URIRef
 
 from graphsvc.store.server import free_port
+from tests.conftest import need_shared_data
 from tests.helpers import baseline_ids, control_set_turtle
 
 TOKEN = "serving-test-token"
@@ -44,9 +45,7 @@ def store_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def members(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
-    data = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
-    if not data.is_dir():
-        pytest.skip("../shared/data is absent")
+    data = need_shared_data()
     return baseline_ids(data / "fedramp-rev5" / "FedRAMP_rev5_LOW-baseline_profile.json")
 
 
