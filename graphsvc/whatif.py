@@ -58,11 +58,10 @@ SELECT DISTINCT ?s ?p ?o WHERE {
     ?i gc:inControlSet ?controlSet ; gc:inheritedUnder/gc:coversBaseline ?s . ?s ?p ?o .
     FILTER (?p = gc:includesControl)
   } UNION {
-    # the mappings of its controls that coverage can count (one member on its side, a
-    # stated set relation: unspecified and no-relationship never count)
+    # the mappings of its controls that coverage can count (a stated set relation:
+    # unspecified and no-relationship never count)
     ?i gc:inControlSet ?controlSet ; gc:implementsControl ?c .
-    { ?s gc:sourceRequirement ?c ; gc:sourceCount 1 }
-    UNION { ?s gc:targetRequirement ?c ; gc:targetCount 1 }
+    { ?s gc:sourceRequirement ?c } UNION { ?s gc:targetRequirement ?c }
     ?s gc:relation ?relation
     FILTER (?relation IN (gc:Equal, gc:EquivalentTo, gc:SupersetOf, gc:SubsetOf,
                           gc:IntersectsWith))
