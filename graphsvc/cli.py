@@ -517,7 +517,6 @@ def export_crm(ctx: click.Context, provider: str, baseline: str, as_of: str | No
 
     if fmt == "xlsx" and output is None:
         raise BadInput("an XLSX workbook needs a file: give -o FILE.xlsx", where="--output")
-    baseline = baseline if ":" in baseline else f"id:baseline/{baseline}"
     day = parse_day(as_of, "--as-of") if as_of else None
     with _store(ctx, read_only=True) as store:
         if fmt == "oscal":

@@ -21,7 +21,7 @@ from rdflib import URIRef
 
 from graphsvc import __version__
 from graphsvc.output import plain_rows, spreadsheet_cell
-from graphsvc.questions import ask
+from graphsvc.questions import ask, baseline_iri, expand
 from graphsvc.store import Rows, Store
 
 # FedRAMP's CRM worksheet: control, responsibility, the customer's part, the provider's
@@ -53,7 +53,7 @@ ORDER BY ?controlId ?statementId ?component ?kind ?item
 def crm(store: Store, provider: str, baseline: str, as_of: date | None = None
         ) -> list[dict[str, str]]:
     """The matrix as rows of text, one per baseline control."""
-    given = {"provider": provider, "baseline": baseline}
+    given = {"provider": provider, "baseline": baseline_iri(baseline, "baseline")}
     if as_of is not None:
         given["as_of"] = as_of.isoformat()
     rows = ask(store, "crm", given)
@@ -103,10 +103,8 @@ def _cell(row: dict[str, str], key: str) -> str:
 def crm_oscal(store: Store, provider: str, baseline: str) -> dict[str, Any]:
     """The provider's exports for the baseline's controls as an OSCAL SSP fragment: the
     same provided and responsibility UUIDs, so a leveraging SSP's statements meet them."""
-    from graphsvc.questions import expand
-
     rows = store.query(EXPORTS, {"provider": URIRef(expand(provider, "provider")),
-                                 "baseline": URIRef(expand(baseline, "baseline"))})
+                                 "baseline": URIRef(baseline_iri(baseline, "baseline"))})
     assert isinstance(rows, Rows)
     grouped: dict[str, dict[tuple[str, str], dict[str, list]]] = defaultdict(
         lambda: defaultdict(lambda: {"provided": [], "responsibilities": []}))

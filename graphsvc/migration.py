@@ -30,7 +30,7 @@ from graphsvc.crosswalks import framework_of
 from graphsvc.errors import NotFound
 from graphsvc.identity import framework_iri, parameter_iri
 from graphsvc.namespaces import GC, GRAPH, ID
-from graphsvc.questions import expand
+from graphsvc.questions import baseline_iri, expand
 from graphsvc.store import Rows, Store, Term, Triple
 from graphsvc.store.bindings import values_block
 
@@ -147,8 +147,7 @@ def migrate(store: Store, control_set: str, framework: str, *,
     return _migrate(
         store, URIRef(expand(control_set, "control set")), framework,
         URIRef(expand(release, "release")) if release else None,
-        URIRef(expand(baseline if ":" in baseline else f"id:baseline/{baseline}", "baseline"))
-        if baseline else None)
+        URIRef(baseline_iri(baseline, "baseline")) if baseline else None)
 
 
 def _migrate(store: Store, control_set: URIRef, framework: str, release: URIRef | None,

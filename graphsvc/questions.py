@@ -149,6 +149,11 @@ def expand(value: str, where: str) -> str:
     return str(check_iri(value, where))
 
 
+def baseline_iri(given: str, where: str) -> str:
+    """A baseline given as an IRI, id:baseline/... or its slug (fedramp-rev5-high)."""
+    return expand(given if ":" in given else f"id:baseline/{given}", where)
+
+
 def bind(question: Question, given: dict[str, str], store: Store,
          today: date | None = None) -> dict[str, Term]:
     """Checked RDF terms for the question's parameters (defaults filled in)."""

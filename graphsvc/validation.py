@@ -32,7 +32,7 @@ from graphsvc.importers.oscal.importer import build_document
 from graphsvc.importers.rdf import EXTENSIONS, read_rdf
 from graphsvc.importers.safety import LIMITS, InputLimits
 from graphsvc.namespaces import GC, ID
-from graphsvc.questions import expand
+from graphsvc.questions import baseline_iri
 from graphsvc.store import Rows, Store, Term, Triple, check_iri
 from graphsvc.store.bindings import values_block
 from graphsvc.store.embedded import EmbeddedStore
@@ -210,7 +210,7 @@ def resolve_baseline(store: Store, given: str | None, own: set[Triple], control_
             raise BadInput("the control set names no baseline (or several); give --baseline",
                            where="--baseline")
         given = str(targets.pop())
-    iri = URIRef(expand(given if ":" in given else f"id:baseline/{given}", "--baseline"))
+    iri = URIRef(baseline_iri(given, "--baseline"))
     found = store.query("PREFIX gc: <https://w3id.org/graphsvc/compliance#> "
                         "ASK { ?b a gc:Baseline }", {"b": iri})
     if found is not True:

@@ -24,7 +24,7 @@ from graphsvc.control_states import derive, states_graph
 from graphsvc.errors import BadInput, NotFound
 from graphsvc.namespaces import GC
 from graphsvc.output import plain_rows
-from graphsvc.questions import ask, expand, parse_day
+from graphsvc.questions import ask, baseline_iri, expand, parse_day
 from graphsvc.store import Rows, Store, Term, Triple
 from graphsvc.store.bindings import values_block
 from graphsvc.store.embedded import EmbeddedStore
@@ -154,8 +154,7 @@ def what_if(store: Store, control_set: str, baseline: str | None, as_of: date,
             raise BadInput("the control set names no target baseline: give one",
                            where="baseline")
         baseline = str(target[0][0])
-    base = URIRef(expand(baseline if ":" in baseline else f"id:baseline/{baseline}",
-                         "baseline"))
+    base = URIRef(baseline_iri(baseline, "baseline"))
     after_base = next((c.subject for c in changes if c.kind == "baseline"), base)
     facts = set(_rows(store, FACTS % values_block("s", {base, after_base}), controlSet=cs))
     facts |= set(_rows(store, FAMILIES % values_block("b", {base, after_base})))

@@ -89,7 +89,6 @@ def crm_route(fmt: str) -> Response:
     if missing:
         raise BadInput(f"give {' and '.join(missing)}", where=missing[0])
     provider, baseline = args["provider"], args["baseline"]
-    baseline = baseline if ":" in baseline else f"id:baseline/{baseline}"
     store = services().store
     if fmt == "json":
         return jsonify(crm_oscal(store, provider, baseline))
