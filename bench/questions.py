@@ -1,6 +1,8 @@
-"""``python -m bench.questions [--scales 1,10,100]``: p50 of every named question with its
-default parameters, side by side: the embedded store (on disk), rdflib in memory running
-the same query text (parameters as initBindings), a local Oxigraph server and a local
+"""``python -m bench.questions [--scales 1,10,100] [--no-rdflib] [--no-servers]``: p50 of
+every named question with its default parameters, side by side: the embedded store (on
+disk, as graphsvc asks it), raw pyoxigraph on the same files running the same bound text
+(the engine's floor: no guard, no conversion of the rows), rdflib in memory running the
+same query text (parameters as initBindings), a local Oxigraph server and a local
 Virtuoso open source (through the remote backend, as the service asks them), at demo
 scale (what init loads) and with generated control sets added (10 per 1x, see
 bench/data.py). Everything is written through ``graphsvc.writes.commit``, as ``init``
@@ -12,7 +14,7 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from datetime import date
 from pathlib import Path
 
@@ -24,6 +26,7 @@ from graphsvc.content import init_store
 from graphsvc.errors import BadInput, StoreError
 from graphsvc.questions import ask, bind, load_questions
 from graphsvc.store import Rows, Store
+from graphsvc.store.bindings import bind_values
 from graphsvc.store.embedded import EmbeddedStore
 from graphsvc.store.remote import RemoteStore
 from graphsvc.store.server import VIRTUOSO_LIMITS, oxigraph_server, virtuoso_server
@@ -50,6 +53,12 @@ def as_dataset(store: Store) -> Dataset:
     for g, s, p, o in rows:
         dataset.graph(URIRef(str(g))).add((s, p, o))
     return dataset
+
+
+def raw_rows(store: EmbeddedStore, text: str) -> list[tuple[str, ...]]:
+    """The bound text straight on the store's pyoxigraph files: the engine's floor."""
+    result = store._store.query(text, use_default_graph_as_union=True)
+    return [tuple("" if t is None else t.value for t in s) for s in result]
 
 
 @contextmanager
@@ -94,16 +103,17 @@ def comparable(answer: object) -> list[tuple[str, ...]]:
 
 def main() -> None:
     args = arguments(__doc__, repeats=21, scales="1,10", flags={
-        "--no-rdflib": "leave rdflib out (some texts run for minutes and take gigabytes there)"})
+        "--no-rdflib": "leave rdflib out (some texts run for minutes and take gigabytes there)",
+        "--no-servers": "leave the Oxigraph server and Virtuoso out (copying 100x takes long)"})
     print(f"{'question':<24} {'scale':>5} {'triples':>9} {'rows':>6} {'embedded p50 ms':>16} "
-          f"{'rdflib p50 ms':>14} {'ratio':>14} {'Oxigraph server ms':>20} "
-          f"{'Virtuoso ms':>20}")
+          f"{'pyoxigraph ms':>16} {'rdflib p50 ms':>14} {'ratio':>14} "
+          f"{'Oxigraph server ms':>20} {'Virtuoso ms':>20}")
     for scale in args.scales:
         with tempfile.TemporaryDirectory() as tmp:
             store = loaded_store(Path(tmp) / "store", args.data, scale)
             triples = sum(g.triples for g in store.graphs())
             dataset = None if args.no_rdflib else as_dataset(store)
-            with servers(store, Path(tmp)) as remotes:
+            with nullcontext({}) if args.no_servers else servers(store, Path(tmp)) as remotes:
                 run_scale(store, dataset, remotes, scale, triples, args.repeats)
             store.close()
 
@@ -119,6 +129,10 @@ def run_scale(store: EmbeddedStore, dataset: Dataset | None, remotes: dict[str, 
         embedded, expected = median_ms(
             lambda n=name, s=store: ask(s, n, today=TODAY), repeats)
         rows = len(expected)  # type: ignore[arg-type]
+        text = bind_values(question.sparql, bindings) if bindings else question.sparql
+        raw_ms, raw = median_ms(lambda t=text, s=store: raw_rows(s, t), repeats)
+        floor = (f"{raw_ms:.2f} ({embedded / raw_ms:.1f}x)" if raw == texts(expected)
+                 else f"differs ({len(raw)} rows)")
         rdflib_ms, verdict = float("nan"), "not run"
         if dataset is not None:
             rdflib_ms, got = median_ms(
@@ -128,8 +142,8 @@ def run_scale(store: EmbeddedStore, dataset: Dataset | None, remotes: dict[str, 
             verdict = (f"{rdflib_ms / embedded:.0f}" if comparable(got) ==
                        comparable(expected) else f"differs: {len(got)} rows")
         ox, vt = (on_server(k, remotes[k], name, expected, embedded, repeats)
-                  for k in ("oxigraph", "virtuoso"))
-        print(f"{name:<24} {scale:>4}x {triples:>9} {rows:>6} {embedded:>16.2f} "
+                  if remotes else "not run" for k in ("oxigraph", "virtuoso"))
+        print(f"{name:<24} {scale:>4}x {triples:>9} {rows:>6} {embedded:>16.2f} {floor:>16} "
               f"{rdflib_ms:>14.1f} {verdict:>14} {ox:>20} {vt:>20}", flush=True)
 
 

@@ -73,6 +73,9 @@ SELECT DISTINCT ?g ?r WHERE { GRAPH ?g {
   UNION { ?b gc:includesControl ?r }
 } }
 """
+BASELINES = PREFIXES + """
+SELECT DISTINCT ?g ?r ?baseline WHERE { GRAPH ?g { ?baseline gc:includesControl ?r } }
+"""
 INPUT_GRAPHS = PREFIXES + """
 SELECT DISTINCT ?g WHERE { GRAPH ?g {
   { ?x gc:versionOf ?y } UNION { ?x gc:releaseOf ?y } UNION { ?x gc:sourceRequirement ?y }
@@ -180,6 +183,7 @@ def build_index(sources: list[tuple[Store, set[str]]]) -> list[Triple]:
             out.add(r, SKOS.altLabel, Literal(str(notation)))
     _families(sources, preference, out)
     _parameters(sources, preference, out)
+    _baseline_lists(sources, out)
     for (r,) in _rows(sources, MENTIONS):
         if r not in versions and str(r).startswith(_FW_PREFIX):
             fw = framework_iri(_framework_slug(r))
@@ -219,6 +223,17 @@ def _families(sources: list[tuple[Store, set[str]]], preference, out: _Triples) 
         out.add(f, RDFS.label, title or ident)
         out.add(f, GC.familyOf, framework_iri(_framework_slug(f)))
         out.add(f, GC.parentFamily, parent)
+
+
+def _baseline_lists(sources: list[tuple[Store, set[str]]], out: _Triples) -> None:
+    """The baselines that include each requirement, as one sorted text: listings show
+    them on every row, and aggregating them per query cost the engine more than the
+    rest of the listing (framework-controls 36 -> 25 ms at 1x)."""
+    found: dict[URIRef, set[str]] = defaultdict(set)
+    for r, baseline in _rows(sources, BASELINES):
+        found[r].add(str(baseline))
+    for r, baselines in found.items():
+        out.add(r, GC.baselineList, Literal(" ".join(sorted(baselines))))
 
 
 def _parameters(sources: list[tuple[Store, set[str]]], preference, out: _Triples) -> None:

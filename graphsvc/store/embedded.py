@@ -354,11 +354,12 @@ def _converted(result: object, limit: int | None, max_bytes: int | None) -> Quer
     if isinstance(result, ox.QuerySolutions):
         variables = [v.value for v in result.variables]
         rows = []
-        for solution in islice(result, limit):
-            rows.append(tuple(from_ox(solution[v]) for v in variables))
-            size += term_bytes(rows[-1])
-            if max_bytes is not None and size > max_bytes:
-                break
+        for solution in islice(result, limit):  # (by position: by name cost a third more)
+            rows.append(tuple(map(from_ox, solution)))
+            if max_bytes is not None:
+                size += term_bytes(rows[-1])
+                if size > max_bytes:
+                    break
         return Rows(variables, rows)
     graph = Graph()
     for t in islice(result, limit):  # type: ignore[call-overload]
