@@ -145,20 +145,28 @@ def loaded_virtuoso(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Remote
         yield store
 
 
-@pytest.fixture(params=BACKENDS)
-def loaded(request: pytest.FixtureRequest) -> Iterator[Store]:
-    """A store with the shipped content (init) on each backend. Tests that add graphs
-    must drop them again (the remote ones are shared by the session)."""
+@pytest.fixture(scope="session")
+def loaded_embedded() -> Iterator[EmbeddedStore]:
+    """An in-memory embedded store holding what `graphsvc init` loads, written once
+    (7 s each time: it was most of the suite's setup)."""
     from graphsvc.content import init_store
 
-    if request.param == "embedded":
-        with EmbeddedStore() as s:
-            init_store(s, max_bytes=10**8)
-            yield s
-    elif request.param == "remote":
-        yield request.getfixturevalue("loaded_server")
-    else:
-        yield request.getfixturevalue("loaded_virtuoso")
+    with EmbeddedStore() as store:
+        init_store(store, max_bytes=10**8)
+        yield store
+
+
+@pytest.fixture(params=BACKENDS)
+def loaded(request: pytest.FixtureRequest) -> Iterator[Store]:
+    """A store with the shipped content (init) on each backend, shared by the session:
+    tests that add graphs must drop them again (tests/helpers.py: drop_added)."""
+    store = request.getfixturevalue({"embedded": "loaded_embedded", "remote": "loaded_server",
+                                     "virtuoso": "loaded_virtuoso"}[request.param])
+    before = {g.iri: g.triples for g in store.graphs()}
+    yield store
+    after = {g.iri: g.triples for g in store.graphs()}
+    changed = set(after.items()) ^ set(before.items())
+    assert not changed, f"the test left the shared store changed: {changed}"
 
 
 @pytest.fixture(scope="session")

@@ -96,16 +96,31 @@ def test_the_fast_engine_gives_exactly_pyshacls_results(loaded: Store, shared_da
                 inherited=frozenset({"ac-1", "at-1"}), expired=True, hipaa=True, baa=False)
     text = control_set_turtle(ids, LOW, AS_OF, **plan)
     fast = run(loaded, tmp_path, text, "fast")
-    reference = run(loaded, tmp_path, text, "pyshacl")
-    assert {r.key() for r in fast.results} == {r.key() for r in reference.results}
-    assert len(fast.results) == len(reference.results) == len(expected_defects(plan))
+    reference = pyshacl_results(("planted", AS_OF), lambda: run(loaded, tmp_path, text,
+                                                               "pyshacl"))
+    assert sorted(r.key() for r in fast.results) == reference
+    assert len(fast.results) == len(reference) == len(expected_defects(plan))
     demo = ROOT / "ontology" / "demo-customer.ttl"
     for as_of in ("2026-11-29", "2027-07-01"):  # after 2027-05-31 the FedRAMP demo expired
-        results = [validate(loaded, path=demo, baseline=MODERATE, engine=engine,
-                            as_of=date.fromisoformat(as_of)).results
-                   for engine in ("fast", "pyshacl")]
-        assert {r.key() for r in results[0]} == {r.key() for r in results[1]}
-        assert any(r.severity == "Warning" for r in results[0])
+        def check(engine: str, day: str = as_of):
+            return validate(loaded, path=demo, baseline=MODERATE, engine=engine,
+                            as_of=date.fromisoformat(day))
+        fast = check("fast")
+        assert sorted(r.key() for r in fast.results) == pyshacl_results(
+            ("demo", as_of), lambda c=check: c("pyshacl"))
+        assert any(r.severity == "Warning" for r in fast.results)
+
+
+# pyshacl (the reference) takes seconds per run, and every backend holds the same
+# content: it runs once per session for each case, and each backend's fast engine is
+# compared with its results.
+_PYSHACL: dict[tuple[str, str], list] = {}
+
+
+def pyshacl_results(case: tuple[str, str], report) -> list:
+    if case not in _PYSHACL:
+        _PYSHACL[case] = sorted(r.key() for r in report().results)
+    return _PYSHACL[case]
 
 
 def test_the_demo_control_set(loaded: Store, shared_data: Path) -> None:
