@@ -52,26 +52,36 @@ CISO_RELATIONS = {"equal": "equal", "subset": "subset-of", "superset": "superset
 INVERSE = {"subset-of": "superset-of", "superset-of": "subset-of"}
 
 
-@pytest.fixture(scope="module", params=["embedded", "remote"])
-def loaded(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-           ) -> Iterator[Store]:
+@pytest.fixture(scope="module")
+def trusted_content() -> Iterator[EmbeddedStore]:
+    """The catalogs, SSPs and crosswalks, imported once for the module."""
     need_shared_data()
-
-    def load(store: Store) -> None:
+    with EmbeddedStore() as store:
         init_store(store, max_bytes=10**9)
         import_oscal(store, [SHARED_DATA / name for name in OSCAL], max_bytes=10**9)
         import_crosswalks(store, [SHARED_DATA / name for name in CROSSWALKS], max_bytes=10**9)
         derive_crosswalks(store)
+        yield store
 
+
+@pytest.fixture(scope="module", params=["embedded", "remote"])
+def loaded(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
+           trusted_content: EmbeddedStore) -> Iterator[Store]:
+    """The same graphs on each backend. The server gets a copy of the embedded store's
+    graphs in one write: importing through the server again took a minute, and the
+    remote import path is tested in test_engines and test_content_model."""
     if request.param == "embedded":
-        with EmbeddedStore() as store:
-            load(store)
-            yield store
-    else:
-        with oxigraph_server(tmp_path_factory.mktemp("trust")) as url:
-            store = remote_store(url)
-            load(store)
-            yield store
+        yield trusted_content
+        return
+    rows = trusted_content.query("SELECT ?g ?s ?p ?o WHERE { GRAPH ?g { ?s ?p ?o } }")
+    assert isinstance(rows, Rows)
+    graphs: dict[str, list] = {}
+    for g, s, p, o in rows:
+        graphs.setdefault(str(g), []).append((s, p, o))
+    with oxigraph_server(tmp_path_factory.mktemp("trust")) as url:
+        store = remote_store(url)
+        store.write(graphs)
+        yield store
 
 
 def answer(store: Store, name: str, **given: str) -> list[dict]:

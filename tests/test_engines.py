@@ -13,7 +13,6 @@ from datetime import date
 
 import pytest
 
-from graphsvc.content import init_store
 from graphsvc.errors import NotFound
 from graphsvc.importers.crosswalk import import_crosswalks
 from graphsvc.importers.oscal.importer import import_oscal
@@ -91,12 +90,11 @@ class Engines(dict):
 
 
 @pytest.fixture(scope="module")
-def engines(loaded_server: RemoteStore, loaded_virtuoso: RemoteStore) -> Iterator[Engines]:
-    """The three engines holding what `init` loads (the servers: the session's)."""
-    with EmbeddedStore() as embedded:
-        init_store(embedded, max_bytes=10**8)
-        yield Engines(embedded=embedded, virtuoso=loaded_virtuoso,
-                      **{"oxigraph server": loaded_server})
+def engines(loaded_embedded: EmbeddedStore, loaded_server: RemoteStore,
+            loaded_virtuoso: RemoteStore) -> Iterator[Engines]:
+    """The three engines holding what `init` loads (the session's stores)."""
+    yield Engines(embedded=loaded_embedded, virtuoso=loaded_virtuoso,
+                  **{"oxigraph server": loaded_server})
 
 
 @pytest.fixture(scope="module")
