@@ -113,17 +113,17 @@ def read_oscal(data: bytes, *, source: str, expect: str | None = None,
     """Parse JSON, YAML or XML (told apart by their first character) into a document
     whose fields hold what the mappers read (OSCAL_TYPES)."""
     head = data.removeprefix(b"\xef\xbb\xbf").lstrip()[:1]
+    fields = {"types": OSCAL_TYPES, "required": OSCAL_REQUIRED}
     if head == b"<":
         tree = _read_xml(data, source, limits)
-    elif head in (b"{", b"["):
-        tree = load_json(data, source, limits)
+        check_tree(tree, source, limits, surrogates=False, **fields)  # (XML has none)
+    elif head in (b"{", b"["):  # checked once, as it is parsed (twice: a fifth of reading)
+        tree = load_json(data, source, limits, **fields)
     else:
-        tree = load_yaml(data, source, limits)
+        tree = load_yaml(data, source, limits, **fields)
     if not isinstance(tree, dict) or len(tree) != 1 or next(iter(tree)) not in MODELS:
         raise BadInput(f"not an OSCAL document: expected one of {', '.join(MODELS)} at the "
                        f"top, found {_found(tree)}", where=f"{source}, /")
-    check_tree(tree, source, limits, types=OSCAL_TYPES, required=OSCAL_REQUIRED,
-               surrogates=False)  # (load_json and load_yaml looked for surrogates)
     model, root = next(iter(tree.items()))
     if expect and model != expect:
         raise BadInput(f"expected an OSCAL {expect}, found a {model}", where=f"{source}, /")
