@@ -330,16 +330,16 @@ def crosswalk_agreement() -> Any:
     if not any(given.values()) and pairs:  # as the heatmap: the pair with most mappings
         given = {"source": pairs[0]["source"], "target": pairs[0]["target"]}
     family = request.args.get("family", "")
+    asked = {**given, **({"family": family} if family else {})}
     view, error = None, None
     try:
-        rows = rows_of("crosswalk-agreement", {**given, **({"family": family} if family else {})})
-        view = dashboards.agreement_view(rows)
+        view = dashboards.agreement_view(rows_of("crosswalk-agreement", asked))
     except BadInput as exc:
         error = str(exc)
     return render_template(
         "agreement.html", frameworks=frameworks, given=given, family=family, view=view,
-        error=error, links=_export_links("/questions/crosswalk-agreement", {
-            **given, **({"family": family} if family else {})})), 400 if error else 200
+        error=error, links=_export_links("/questions/crosswalk-agreement", asked)
+    ), 400 if error else 200
 
 
 # ------------------------------------------------------------------ coverage
@@ -431,6 +431,7 @@ def what_if_page() -> Any:
     return render_template(
         "what-if.html", sets=sets, baselines=baselines, control_set=control_set,
         baseline=baseline, as_of=as_of, target=target, options=options, args=request.args,
+        baseline_choices=[(b["thing"], b["label"] or b["thing"]) for b in baselines],
         result=result, error=error, api_link=api_link, today=today(),
         set_label=label_of(control_set, known), baseline_label=label_of(baseline, known)
     ), 400 if error else 200
