@@ -246,3 +246,6 @@ def test_the_editor_knows_our_vocabulary_and_questions(client) -> None:
     assert client.get("/static/favicon.svg").status_code == 200
     crosswalks = text_of(client.get("/crosswalks").data)
     assert "No crosswalks are loaded" in crosswalks
+    agreement = client.get("/crosswalks/agreement")  # not an error about a default framework
+    assert agreement.status_code == 200
+    assert "No crosswalks are loaded" in text_of(agreement.data)

@@ -333,13 +333,14 @@ def crosswalk_agreement() -> Any:
     asked = {**given, **({"family": family} if family else {})}
     view, error = None, None
     try:
-        view = dashboards.agreement_view(rows_of("crosswalk-agreement", asked))
+        if pairs or any(given.values()):  # (with none loaded, the page says so instead)
+            view = dashboards.agreement_view(rows_of("crosswalk-agreement", asked))
     except BadInput as exc:
         error = str(exc)
     return render_template(
         "agreement.html", frameworks=frameworks, given=given, family=family, view=view,
-        error=error, links=_export_links("/questions/crosswalk-agreement", asked)
-    ), 400 if error else 200
+        error=error, loaded=bool(pairs),
+        links=_export_links("/questions/crosswalk-agreement", asked)), 400 if error else 200
 
 
 # ------------------------------------------------------------------ coverage
