@@ -242,32 +242,39 @@ def check_tree(tree: Any, source: str, limits: InputLimits = LIMITS, *,
     becomes the value (an XML element), one object where a list of objects belongs
     becomes a list of one. ``required`` names, per list, the fields each of its objects
     must have."""
+    types = types or {}
+    scoped = {k.split("/", 1)[0] for k in types if "/" in k}  # lists with fields of their own
+    required = required or {}
     stack = [_At(tree, 0, None, "", "")]
-    while stack:
+    while stack:  # a place is made only for a container or an error: most values are text
         at = stack.pop()
         if at.depth > limits.depth:
             raise BadInput(f"document is nested more than {limits.depth} levels deep",
                            where=f"{source}, {at.pointer()}")
-        if not isinstance(at.node, dict | list):  # (a document of one scalar)
+        node = at.node
+        if isinstance(node, dict):
+            items = node.items()
+        elif isinstance(node, list):
+            items = enumerate(node)
+        else:  # (a document of one scalar)
             continue
-        items = at.node.items() if isinstance(at.node, dict) else enumerate(at.node)
         for key, value in items:
-            here = _At(value, at.depth + 1, at, key, key if isinstance(key, str) else at.name)
-            if surrogates and isinstance(key, str) and _SURROGATE.search(key):
-                raise BadInput("a key holds a lone surrogate (\\ud800-\\udfff)",
-                               where=f"{source}, {here.pointer()}")
-            kind = (types.get(f"{at.name}/{key}") or types.get(key)) \
-                if types and isinstance(key, str) else None
-            if kind is not None:
-                value = at.node[key] = _checked(value, kind, source, here)
-                here = here._replace(node=value)
-            if required and key in required:
-                _require(value, required[key], source, here)
+            if isinstance(key, str):
+                if surrogates and _SURROGATE.search(key):
+                    raise BadInput("a key holds a lone surrogate (\\ud800-\\udfff)",
+                                   where=f"{source}, {_At(value, 0, at, key, key).pointer()}")
+                kind = (at.name in scoped and types.get(f"{at.name}/{key}")) or types.get(key)
+                if kind is not None:
+                    value = node[key] = _checked(value, kind, source, at, key)
+                if key in required:
+                    _require(value, required[key], source, _At(value, at.depth + 1, at, key, key))
             if isinstance(value, dict | list):
-                stack.append(here)
+                stack.append(_At(value, at.depth + 1, at, key,
+                                 key if isinstance(key, str) else at.name))
             elif surrogates and isinstance(value, str) and _SURROGATE.search(value):
                 raise BadInput("text holds a lone surrogate (\\ud800-\\udfff), which "
-                               "cannot be written as UTF-8", where=f"{source}, {here.pointer()}")
+                               "cannot be written as UTF-8",
+                               where=f"{source}, {_At(value, 0, at, key, '').pointer()}")
 
 
 def identifier(value: str, where: str) -> str:
@@ -277,8 +284,9 @@ def identifier(value: str, where: str) -> str:
     return value
 
 
-def _checked(value: Any, kind: Kind, source: str, at: _At) -> Any:
-    """``value`` as ``kind`` wants it, or BadInput at its pointer."""
+def _checked(value: Any, kind: Kind, source: str, parent: _At, key: str) -> Any:
+    """``value`` (under ``key`` of ``parent``) as ``kind`` wants it, or BadInput at its
+    pointer."""
     if value is None:
         return None
     if kind in (Kind.TEXT, Kind.ID):
@@ -295,6 +303,7 @@ def _checked(value: Any, kind: Kind, source: str, at: _At) -> Any:
             return value
     elif isinstance(value, list) and all(isinstance(v, str) for v in value):  # TEXTS
         return value
+    at = _At(value, 0, parent, key, key)
     raise BadInput(f"must be {kind.value}, not {_shown(value)}", where=f"{source}, {at.pointer()}")
 
 
