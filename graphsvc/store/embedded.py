@@ -2,22 +2,23 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sized
+from collections.abc import Collection, Iterable, Mapping, Sized
 from functools import lru_cache
 from itertools import islice
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import pyoxigraph as ox
-from rdflib import XSD, Graph
+from rdflib import RDF, XSD, Graph
 from rdflib.term import BNode, Literal, URIRef
 
-from graphsvc.errors import BadInput, GraphsvcError, StoreError
+from graphsvc.errors import BadInput, StoreError
 from graphsvc.store import (
     QueryResult,
     Rows,
@@ -34,6 +35,7 @@ from graphsvc.store.bindings import bind_values
 from graphsvc.store.guard import check_query, engine_syntax_error
 
 _XSD_STRING = str(XSD.string)
+_LANG_STRING = str(RDF.langString)
 KEPT_ANSWERS = 512  # recent SELECT / ASK answers kept per state of the store
 BULK_QUADS = 10_000  # on disk, writes this big go through Oxigraph's bulk loader
 JOURNAL = "graphsvc-write.json"  # in the store directory while a write is under way
@@ -161,44 +163,33 @@ class EmbeddedStore(Store):
         gone = [*replaced(replace, targets),
                 *(str(check_iri(g, "graph")) for g in drop if g not in targets)]
         cleared = [g for g in gone if self._store.contains_named_graph(ox.NamedNode(g))]
-        quads = (ox.Quad(to_ox(s), to_ox(p), to_ox(o), graph)
-                 for target, triples in targets.items()
-                 for graph in [ox.NamedNode(target)]
-                 for s, p, o in triples)
         size = sum(len(t) if isinstance(t, Sized) else BULK_QUADS for t in targets.values())
         if self.path is None:
-            self._write_in_memory(quads, cleared)
-        elif cleared:
-            self._replace(quads, cleared, size)
-        else:  # adding only: one insert, all or nothing
-            journal = self._begin({})
-            try:
-                self._insert(quads, size)
-            except GraphsvcError:
-                self._end(journal, written=False)
-                raise
-            self._end(journal, written=True)
-
-    def _insert(self, quads: Iterator[ox.Quad], size: int) -> None:
-        try:
-            if size >= BULK_QUADS:
-                self._store.bulk_extend(quads)  # one ingestion: all or nothing, little memory
-            else:
-                self._store.extend(quads)
-        except (OSError, ValueError, TypeError) as exc:
-            raise StoreError(f"write failed, nothing was changed: {exc}") from exc
-
-    def _replace(self, quads: Iterator[ox.Quad], cleared: list[str], size: int) -> None:
-        """Graphs go and content comes in two steps, so the content is first written to
-        a file and the journal says so: whatever happens after that, the write is
-        completed (by the next write, or by the next writer after a crash)."""
+            self._write_in_memory(targets, cleared)
+            return
         content = self.path / CONTENT
         try:  # every term is checked here, before anything changes
-            ox.serialize(quads, str(content), ox.RdfFormat.N_QUADS)
+            with open(content, "wb") as out:
+                write_nquads(targets, out)
             _sync(content)
         except (OSError, ValueError, TypeError) as exc:
             content.unlink(missing_ok=True)
             raise StoreError(f"write failed, nothing was changed: {exc}") from exc
+        if cleared:
+            self._replace(cleared, size)
+        else:  # adding only: one load, all or nothing
+            journal = self._begin({})
+            try:
+                self._load_content(size)
+            except StoreError as exc:
+                self._end(journal, written=False)
+                raise StoreError(f"write failed, nothing was changed: {exc.message}") from exc
+            self._end(journal, written=True)
+
+    def _replace(self, cleared: list[str], size: int) -> None:
+        """Graphs go and content comes in two steps, so the content is first written to
+        a file and the journal says so: whatever happens after that, the write is
+        completed (by the next write, or by the next writer after a crash)."""
         journal = self._begin({"clear": cleared, "size": size})
         try:
             self._drop_now(cleared)
@@ -217,18 +208,20 @@ class EmbeddedStore(Store):
                 self._store.bulk_load(path=str(content), format=ox.RdfFormat.N_QUADS)
             else:
                 self._store.load(path=str(content), format=ox.RdfFormat.N_QUADS)
-        except OSError as exc:  # the journal stays: the next write or start completes it
+        except (OSError, SyntaxError) as exc:  # the journal stays: the next write or start
             raise StoreError(f"write interrupted; it is completed when the store is next "
                              f"written or opened: {exc}", where=str(self.path)) from exc
 
-    def _write_in_memory(self, quads: Iterator[ox.Quad], cleared: list[str]) -> None:
+    def _write_in_memory(self, targets: Mapping[str, Iterable[Triple]],
+                         cleared: list[str]) -> None:
+        text = io.BytesIO()
         try:
-            checked = list(quads)  # every term is checked before anything changes
+            write_nquads(targets, text)  # every term is checked before anything changes
         except (ValueError, TypeError) as exc:
             raise StoreError(f"write failed, nothing was changed: {exc}") from exc
         if cleared:
             self._drop_now(cleared)
-        self._store.extend(checked)
+        self._store.load(text.getvalue(), format=ox.RdfFormat.N_QUADS)
         self._now = _State(self._store, None, self._keep)
 
     def drop(self, graphs: Iterable[str]) -> None:
@@ -371,27 +364,53 @@ def _converted(result: object, limit: int | None, max_bytes: int | None) -> Quer
     return graph
 
 
+def write_nquads(graphs: Mapping[str, Iterable[Triple]], out: BinaryIO) -> None:
+    """The graphs as N-Quads, every term checked as Oxigraph's parser checks it, so that
+    loading the text cannot fail half way. Text rather than Oxigraph terms: a term
+    object per quad cost three times as much as its line, and the bulk loader reads a
+    file. (Blank nodes get new labels in the store, as any N-Quads load gives them.)"""
+    for graph, triples in graphs.items():
+        end = f" {_iri(graph)} .\n"
+        lines = (f"{_nt(s)} {_nt(p)} {_nt(o)}{end}" for s, p, o in triples)
+        while chunk := "".join(islice(lines, 20_000)):
+            out.write(chunk.encode())  # a lone surrogate: UnicodeEncodeError, a ValueError
+
+
 @lru_cache(maxsize=200_000)
-def _named_node(iri: str) -> ox.NamedNode:
-    return ox.NamedNode(iri)
+def _iri(iri: str) -> str:
+    """``<iri>``; IRIs repeat a lot (predicates, types, controls), so each is checked once."""
+    ox.NamedNode(iri)  # ValueError if it is not an absolute IRI
+    return f"<{iri}>"
 
 
-def to_ox(term: Term) -> ox.NamedNode | ox.BlankNode | ox.Literal:
-    """rdflib term -> Oxigraph term (IRIs repeat a lot: predicates, types, controls)."""
+_quoted = json.JSONEncoder(ensure_ascii=False).encode  # N-Triples escapes strings as JSON does
+
+
+def _nt(term: Term) -> str:
+    """One rdflib term in N-Triples."""
     kind = type(term)
     if kind is URIRef:
-        return _named_node(term)
+        return _iri(term)
     if kind is Literal or isinstance(term, Literal):
         if term.language:
-            return ox.Literal(str(term), language=term.language)
+            return f"{_quoted(str(term))}@{_language(term.language)}"
         if term.datatype:
-            return ox.Literal(str(term), datatype=_named_node(term.datatype))
-        return ox.Literal(str(term))
+            if term.datatype == _LANG_STRING:
+                raise ValueError(f"a literal typed rdf:langString has no language: {term!r}")
+            return f"{_quoted(str(term))}^^{_iri(term.datatype)}"
+        return _quoted(str(term))
     if isinstance(term, URIRef):
-        return ox.NamedNode(str(term))
+        return _iri(str(term))
     if isinstance(term, BNode):
-        return ox.BlankNode(str(term))
+        ox.BlankNode(str(term))  # ValueError if the label is not one N-Triples allows
+        return f"_:{term}"
     raise BadInput(f"not an RDF term: {term!r}")
+
+
+@lru_cache(maxsize=1000)
+def _language(tag: str) -> str:
+    ox.Literal("", language=tag)  # ValueError if it is not a language tag
+    return tag
 
 
 def from_ox(term: object) -> Term | None:
