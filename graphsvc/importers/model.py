@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from rdflib import Literal, URIRef
 from rdflib.namespace import RDF, RDFS
@@ -12,6 +13,17 @@ from rdflib.namespace import RDF, RDFS
 from graphsvc.importers.rdf import provenance
 from graphsvc.namespaces import GC, ID
 from graphsvc.store import Term, Triple
+
+
+def literal(value: str | bool | int) -> Literal:
+    """``Literal(value)``, made once per value: catalogs repeat most of theirs (orders,
+    depths, part names, identifiers), and rdflib takes microseconds to make one."""
+    return _literal(type(value), value)  # keyed by type: True == 1 in a plain cache
+
+
+@lru_cache(maxsize=100_000)
+def _literal(_: type, value: str | bool | int) -> Literal:
+    return Literal(value)
 
 
 @dataclass
@@ -32,7 +44,7 @@ class ReleaseContent:
         """A triple of the release, or of the requirement version ``requirement``."""
         if o is None or o == "":
             return
-        triple = (s, p, o if isinstance(o, URIRef | Literal) else Literal(o))
+        triple = (s, p, o if isinstance(o, URIRef | Literal) else literal(o))
         if requirement is None:
             self.triples.append(triple)
         else:
@@ -73,7 +85,7 @@ class Built:
         """Add a triple; plain Python values become literals; None adds nothing."""
         if o is None or o == "":
             return
-        self.triples.append((s, p, o if isinstance(o, URIRef | Literal) else Literal(o)))
+        self.triples.append((s, p, o if isinstance(o, URIRef | Literal) else literal(o)))
 
     def node(self, iri: URIRef, kind: URIRef, *, label: str | None = None,
              identifier: str | None = None, title: str | None = None) -> URIRef:
