@@ -105,5 +105,8 @@ class ReleaseGraphs:
         return release
 
     def graphs(self) -> dict[str, list[Triple]]:
-        return {graph: [*release.triples, *dict.fromkeys(release.sources)]
-                for graph, release in self.releases.items()}
+        return {graph: self.graph(graph) for graph in self.releases}
+
+    def graph(self, name: str) -> list[Triple]:
+        release = self.releases[name]
+        return [*release.triples, *dict.fromkeys(release.sources)]

@@ -68,7 +68,7 @@ def build_batch(store: Store, documents: Iterable[tuple[str, bytes]], *,
             report = replace(report, counts=report.counts + counts,
                              warnings=report.warnings + tuple(warnings))
             graph = built.release.graph
-            batch.write({graph: [t for t in releases.graphs()[graph]
+            batch.write({graph: [t for t in releases.graph(graph)
                                  if t[1] in CATALOG_INDEX]}, replace=True)
         if built.graph != (built.release.graph if built.release else None):
             graphs[built.graph] = triples
