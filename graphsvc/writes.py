@@ -9,7 +9,9 @@ neither costs a few small queries more.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import gc
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 
 from graphsvc import control_states, search
 from graphsvc.errors import BadInput, NotFound
@@ -25,6 +27,22 @@ from graphsvc.store import Store, Triple, check_iri
 from graphsvc.store.embedded import EmbeddedStore
 
 
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Python's cycle collector paused while an import builds and writes its graphs:
+    they are hundreds of thousands of tuples and terms, kept to the end, and every full
+    collection walked them all again (a sixth of importing all of ../shared/data's
+    OSCAL files). Usable as a decorator; nested uses leave it to the outermost."""
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if paused:
+            gc.enable()
+
+
+@collector_paused()
 def commit(store: Store, graphs: Mapping[str, list[Triple]], *, replace: bool = True,
            drop: Iterable[str] = ()) -> None:
     """Write ``graphs`` (replacing them, or adding to them) and drop ``drop``, with the

@@ -31,7 +31,7 @@ from graphsvc.importers.services import is_services_table, services_graph
 from graphsvc.importers.workbooks import workbook_graph
 from graphsvc.namespaces import DCTERMS, GC, GRAPH
 from graphsvc.store import Store, Triple
-from graphsvc.writes import commit
+from graphsvc.writes import collector_paused, commit
 
 FORMATS = ("ciso-yaml", "csv", "prowler-json", "fedramp-frmr", "xlsx")
 IR8477_COLUMNS = ("source_framework", "source_id", "target_framework", "target_id",
@@ -75,6 +75,7 @@ def _looks_like_frmr(data: bytes) -> bool:
         return False  # the Prowler reader says what is wrong with it
 
 
+@collector_paused()
 def import_crosswalks(store: Store, paths: Iterable[Path], *, max_bytes: int,
                       fmt: str | None = None,
                       progress: Callable[[ImportReport], None] = lambda _: None,
@@ -92,7 +93,7 @@ def import_crosswalks(store: Store, paths: Iterable[Path], *, max_bytes: int,
         report, triples = finish(built, str(path), data, model=kind)
         if built.release is not None:
             releases.take(built.release, str(path), data)
-            triples = [*releases.graphs()[built.graph], *built.triples]
+            triples = [*releases.graph(built.graph), *built.triples]
         graphs[built.graph] = triples
         reports.append(report)
         progress(report)

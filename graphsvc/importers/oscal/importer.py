@@ -22,7 +22,7 @@ from graphsvc.importers.safety import LIMITS, InputLimits, read_limited
 from graphsvc.namespaces import DCTERMS, GC
 from graphsvc.store import Store, Triple
 from graphsvc.store.embedded import EmbeddedStore
-from graphsvc.writes import commit
+from graphsvc.writes import collector_paused, commit
 
 # what later documents of a batch look up: releases and their controls, baselines
 CATALOG_INDEX = {RDF.type, GC.identifier, GC.versionOf, GC.inRelease, GC.releaseOf,
@@ -47,6 +47,7 @@ def import_oscal(store: Store, paths: Iterable[Path], *, max_bytes: int,
     return reports
 
 
+@collector_paused()
 def build_batch(store: Store, documents: Iterable[tuple[str, bytes]], *,
                 framework: str | None = None, catalog: str | None = None,
                 release: str | None = None,
