@@ -60,13 +60,22 @@ INPUT_PREDICATES = (STATEMENT_PREDICATES | ATTESTATION_PREDICATES | MAPPING_PRED
 CHUNK = 400  # terms per VALUES block (the query guard caps a query's length)
 PREFIXES = "PREFIX gc: <https://w3id.org/graphsvc/compliance#>\n"
 
+
+def _values(predicates: Iterable[URIRef]) -> str:
+    return "VALUES ?p { " + " ".join(f"<{p}>" for p in sorted(predicates)) + " }"
+
+
+# the predicate sets above as the texts below read them
+STATEMENT_VALUES = _values(STATEMENT_PREDICATES)
+ATTESTATION_VALUES = _values(ATTESTATION_PREDICATES - {GC.includesControl} | SCOPE_PREDICATES)
+MAPPING_VALUES = _values(MAPPING_PREDICATES)
+
 # Reading the store: each query has one VALUES block (%s), checked terms only.
 SETS_WITH_STATEMENTS_IN = PREFIXES + """
 SELECT DISTINCT ?set WHERE {
   %s
   GRAPH ?g { ?s ?p ?o } ?s gc:inControlSet ?set
-  VALUES ?p { gc:inControlSet gc:implementsControl gc:status gc:responsibility
-              gc:inheritedUnder gc:justification }
+  """ + STATEMENT_VALUES + """
 }"""
 SETS_OF = PREFIXES + "SELECT DISTINCT ?set WHERE { %s ?s gc:inControlSet ?set }"
 QUADS_IN = PREFIXES + "SELECT ?g ?s ?p ?o WHERE { %s GRAPH ?g { ?s ?p ?o } }"
@@ -76,15 +85,13 @@ STATEMENTS_ABOUT = PREFIXES + """
 SELECT ?g ?s ?p ?o WHERE {
   %s
   GRAPH ?g { ?s ?p ?o }
-  VALUES ?p { gc:inControlSet gc:implementsControl gc:status gc:responsibility
-              gc:inheritedUnder gc:justification }
+  """ + STATEMENT_VALUES + """
 }"""
 STATEMENTS_OF = STATEMENTS_ABOUT.replace("%s", "%s\n  ?s gc:inControlSet ?set .", 1)
 ATTESTATIONS = PREFIXES + """
 SELECT ?g ?s ?p ?o WHERE {
   GRAPH ?g { ?s ?p ?o }
-  VALUES ?p { gc:coversControl gc:coversBaseline gc:validFrom gc:validUntil
-              gc:describesSystem gc:usesService gc:coversService gc:ofProgram gc:inScopeOf }
+  """ + ATTESTATION_VALUES + """
 }"""
 INCLUDED_BY = PREFIXES + """
 SELECT ?g ?s ?p ?o WHERE { %s GRAPH ?g { ?s ?p ?o } VALUES ?p { gc:includesControl } }"""
@@ -93,8 +100,7 @@ SELECT ?g ?s ?p ?o WHERE {
   %s
   { ?s gc:sourceRequirement ?r } UNION { ?s gc:targetRequirement ?r }
   GRAPH ?g { ?s ?p ?o }
-  VALUES ?p { gc:sourceRequirement gc:targetRequirement gc:relation gc:sourceCount
-              gc:targetCount }
+  """ + MAPPING_VALUES + """
 }"""
 INHERITING_SETS = PREFIXES + """
 SELECT DISTINCT ?set WHERE { ?s gc:inheritedUnder ?artifact ; gc:inControlSet ?set }"""
@@ -104,8 +110,7 @@ MAPPED_IN = PREFIXES + """
 SELECT DISTINCT ?r WHERE {
   %s
   GRAPH ?g { ?m ?p ?o }
-  VALUES ?p { gc:sourceRequirement gc:targetRequirement gc:relation gc:sourceCount
-              gc:targetCount }
+  """ + MAPPING_VALUES + """
   { ?m gc:sourceRequirement ?r } UNION { ?m gc:targetRequirement ?r }
 }"""
 

@@ -25,6 +25,10 @@ from graphsvc.questions import ask, baseline_iri, expand
 from graphsvc.store import Rows, Store
 
 # FedRAMP's CRM worksheet: control, responsibility, the customer's part, the provider's
+# the matrix's formats (graphsvc export crm, /api/crm.{format}) and their media types
+CRM_TYPES = {"csv": "text/csv",
+             "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+             "json": "application/json"}
 COLUMNS = [("controlId", "Control ID"), ("title", "Control Name"),
            ("responsibility", "Responsibility"),
            ("customerPart", "Customer Responsibility"),

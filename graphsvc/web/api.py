@@ -10,7 +10,7 @@ from pathlib import Path
 
 from flask import Blueprint, Response, jsonify, request, url_for
 
-from graphsvc.crm import crm, crm_csv, crm_oscal, crm_xlsx
+from graphsvc.crm import CRM_TYPES, crm, crm_csv, crm_oscal, crm_xlsx
 from graphsvc.errors import BadInput, NotFound
 from graphsvc.importers.safety import InputLimits
 from graphsvc.migration import migrate, oscal_ssp, report_rows
@@ -73,17 +73,14 @@ def what_if_route() -> Response:
                                        args.get("baseline") or None, day, changes)))
 
 
-CRM_TYPES = {"csv": "text/csv", "json": "application/json",
-             "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
-
-
 @blueprint.get("/crm.<fmt>")
 def crm_route(fmt: str) -> Response:
     """The customer responsibility matrix of a provider's package against a baseline
     (graphsvc export crm): CSV and XLSX with the FedRAMP CRM worksheet's columns, or
     JSON, the leveraged system's OSCAL export."""
     if fmt not in CRM_TYPES:
-        raise NotFound(f"the matrix comes as .csv, .xlsx or .json, not .{fmt}", where="path")
+        raise NotFound(f"the matrix comes as {', '.join('.' + f for f in CRM_TYPES)}, not "
+                       f".{fmt}", where="path")
     args = request.args
     missing = [f for f in ("provider", "baseline") if not args.get(f)]
     if missing:

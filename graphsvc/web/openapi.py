@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from graphsvc import __version__
+from graphsvc.crm import CRM_TYPES
 from graphsvc.questions import Param, Question
 
 MAX_VALUE_CHARS = 2000  # questions refuse longer values
@@ -173,7 +174,7 @@ FIXED_PATHS: dict[str, Any] = {
                        "responsibility statements) a leveraging SSP points to.",
         "parameters": [
             {"name": "format", "in": "path", "required": True,
-             "schema": {"type": "string", "enum": ["csv", "xlsx", "json"]}},
+             "schema": {"type": "string", "enum": list(CRM_TYPES)}},
             {"name": "provider", "in": "query", "required": True, "schema": IRI,
              "description": "The provider package's control set"},
             {"name": "baseline", "in": "query", "required": True,
@@ -182,10 +183,10 @@ FIXED_PATHS: dict[str, Any] = {
              "description": "Attestations valid on this day (default: today)"}],
         "responses": {
             "200": {"description": "The matrix", "content": {
-                "text/csv": {"schema": {"type": "string"}},
-                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {
-                    "schema": {"type": "string", "format": "binary"}},
-                "application/json": {"schema": {"type": "object"}}}},
+                media: {"schema": {"json": {"type": "object"},
+                                   "xlsx": {"type": "string", "format": "binary"}
+                                   }.get(fmt, {"type": "string"})}
+                for fmt, media in CRM_TYPES.items()}},
             **errors(400, 404, 503)}}},
     "/api/what-if": {"get": {
         "operationId": "what_if", "tags": ["questions"],
