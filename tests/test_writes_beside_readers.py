@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
-from rdflib import Literal, URIRef
+from rdflib import BNode, Literal, URIRef
 
 from graphsvc.errors import StoreError
 from graphsvc.store import views
@@ -192,11 +192,19 @@ def test_old_views_go_once_no_reader_holds_them(tmp_path: Path) -> None:
         assert published() == [views.newest(path), "current"]
 
 
-def test_a_bad_term_anywhere_changes_nothing_on_every_path(tmp_path: Path) -> None:
+@pytest.mark.parametrize("term", [
+    URIRef("http://example.org/a b"),
+    Literal("x", lang="abcdefghij"),  # rdflib takes it; a language tag has 8 letters at most
+    BNode("a b"),
+    Literal("half a pair: \ud800"),  # cannot be written as UTF-8
+], ids=["iri", "language", "blank-node", "surrogate"])
+def test_a_bad_term_anywhere_changes_nothing_on_every_path(
+        tmp_path: Path, term: URIRef | Literal | BNode) -> None:
     """Small and bulk inserts, and replacements, check every term before anything
-    changes: an invalid IRI at the end leaves the store and its readers as they were."""
+    changes: a term Oxigraph would refuse, at the end, leaves the store and its readers
+    as they were."""
     path = tmp_path / "store"
-    bad = (URIRef(EX + "s"), URIRef(EX + "p"), URIRef("http://example.org/a b"))
+    bad = (URIRef(EX + "s"), URIRef(EX + "p"), term)
     count = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
 
     def triples(n: int, tag: str) -> list:
@@ -216,3 +224,8 @@ def test_a_bad_term_anywhere_changes_nothing_on_every_path(tmp_path: Path) -> No
                 assert views.newest(path) == published
                 assert not (path / JOURNAL).exists()
         reader.close()
+    memory = EmbeddedStore()  # (its write is one transaction too, after the same checks)
+    memory.write({EX + "kept": triples(100, "kept")})
+    with pytest.raises(StoreError, match="nothing was changed"):
+        memory.write({EX + "kept": [*triples(10, "new"), bad]}, replace=True)
+    assert memory.query(count).rows[0][0].toPython() == 100
