@@ -121,10 +121,6 @@ def run_scaled(data: Path, scale: int) -> None:
     script = f"""
 import resource, sys, tempfile, time
 from pathlib import Path
-from xml.etree import ElementTree
-
-import pyoxigraph as ox
-import yaml
 from bench.data import build
 from graphsvc.store.embedded import EmbeddedStore
 graphs = build(Path({str(data)!r}), {scale})

@@ -24,11 +24,11 @@ from graphsvc.output import plain_rows, spreadsheet_cell
 from graphsvc.questions import ask, baseline_iri, expand
 from graphsvc.store import Rows, Store
 
-# FedRAMP's CRM worksheet: control, responsibility, the customer's part, the provider's
 # the matrix's formats (graphsvc export crm, /api/crm.{format}) and their media types
 CRM_TYPES = {"csv": "text/csv",
              "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
              "json": "application/json"}
+# FedRAMP's CRM worksheet: control, responsibility, the customer's part, the provider's
 COLUMNS = [("controlId", "Control ID"), ("title", "Control Name"),
            ("responsibility", "Responsibility"),
            ("customerPart", "Customer Responsibility"),

@@ -180,10 +180,10 @@ class EmbeddedStore(Store):
         else:  # adding only: one load, all or nothing
             journal = self._begin({})
             try:
-                self._load_content(size)
-            except StoreError as exc:
+                self._load(size)
+            except (OSError, SyntaxError) as exc:
                 self._end(journal, written=False)
-                raise StoreError(f"write failed, nothing was changed: {exc.message}") from exc
+                raise StoreError(f"write failed, nothing was changed: {exc}") from exc
             self._end(journal, written=True)
 
     def _replace(self, cleared: list[str], size: int) -> None:
@@ -202,15 +202,19 @@ class EmbeddedStore(Store):
     def _load_content(self, size: int) -> None:
         """The second step of a replacement; done again after a crash (adding the same
         quads twice changes nothing)."""
-        content = self.path / CONTENT
         try:
-            if size >= BULK_QUADS:
-                self._store.bulk_load(path=str(content), format=ox.RdfFormat.N_QUADS)
-            else:
-                self._store.load(path=str(content), format=ox.RdfFormat.N_QUADS)
+            self._load(size)
         except (OSError, SyntaxError) as exc:  # the journal stays: the next write or start
             raise StoreError(f"write interrupted; it is completed when the store is next "
                              f"written or opened: {exc}", where=str(self.path)) from exc
+
+    def _load(self, size: int) -> None:
+        """Load the content file (checked when it was written)."""
+        content = str(self.path / CONTENT)
+        if size >= BULK_QUADS:
+            self._store.bulk_load(path=content, format=ox.RdfFormat.N_QUADS)
+        else:
+            self._store.load(path=content, format=ox.RdfFormat.N_QUADS)
 
     def _write_in_memory(self, targets: Mapping[str, Iterable[Triple]],
                          cleared: list[str]) -> None:
