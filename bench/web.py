@@ -121,14 +121,15 @@ def cpu_s(pid: int) -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
-def wrk(url: str, script: str | None = None) -> tuple[float, float, float, int]:
-    """(requests/s, p50 ms, p99 ms, requests) with 8 connections on 2 threads for 10 s."""
+def wrk(url: str, script: str | None = None, seconds: int = 10
+        ) -> tuple[float, float, float, int]:
+    """(requests/s, p50 ms, p99 ms, requests) with 8 connections on 2 threads."""
     extra = []
     if script:
         path = Path(tempfile.mkdtemp()) / "script.lua"
         path.write_text(script)
         extra = ["-s", str(path)]
-    out = subprocess.run(["wrk", "-t2", "-c8", "-d10s", "--latency", *extra, url],
+    out = subprocess.run(["wrk", "-t2", "-c8", f"-d{seconds}s", "--latency", *extra, url],
                          capture_output=True, text=True, check=True).stdout
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
 
@@ -141,10 +142,17 @@ def wrk(url: str, script: str | None = None) -> tuple[float, float, float, int]:
     return rate, ms("50"), ms("99"), int(re.search(r"(\d+) requests in", out).group(1))
 
 
+def warm_up(url: str, script: str | None = None) -> None:
+    """Load for a few seconds before measuring: meanwhile every process makes its
+    in-memory copy of the store (in the background), so the figures are of the steady
+    state, not of the first seconds after a start or a write."""
+    wrk(url, script, seconds=3)
+
+
 def measure(label: str, url: str, pid: int, repeats: int) -> float:
     """Prints the figures, with the service's CPU time per request (what the machine's
     other work does not change much); returns the fresh question's requests/s."""
-    fetch(url + QUESTION)  # warm
+    warm_up(url + QUESTION)
     times = [median_ms(lambda: fetch(url + QUESTION), 1)[0] for _ in range(repeats)]
     times.sort()
     p50, p99 = times[len(times) // 2], times[min(len(times) - 1, int(len(times) * 0.99))]
@@ -206,6 +214,7 @@ def new_texts(args: list[str], server: str, workers: list[int]) -> None:
     for count in workers:
         with served(args, count) as (url, _pid):
             fetch(url + "/sparql?query=ASK%7B%7D")  # the query processes start now
+            warm_up(url + "/sparql", NEW_TEXTS)
             ours, w50, w99, _ = wrk(url + "/sparql", NEW_TEXTS)
         print(f"embedded w={count} /sparql, a new text each request: {ours:8.0f} req/s, "
               f"p50 {w50:6.2f} ms, p99 {w99:6.2f} ms ({rate / ours:.2f}x the server's time)",

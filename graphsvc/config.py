@@ -47,6 +47,9 @@ class Config:
     max_result_bytes: int = 16 * 1024 * 1024  # web: /sparql answers are cut here (term text)
     query_memory_mb: int = 2048  # web: address-space limit of each query process; 0 = none
     query_queue: int = 4  # web: /sparql requests that may wait for a busy query process
+    # web: each serving and query process answers from an in-memory copy of the store
+    # when it holds at most this many quads (about 0.7 KB each per process); 0 = never
+    memory_copy_quads: int = 250_000
     max_upload_bytes: int = 16 * 1024 * 1024  # web: request bodies
     secret_key: str | None = None  # web: signs the CSRF session cookie (default: random)
 
@@ -71,7 +74,7 @@ _CONVERTERS = {"store": Path, "remote_timeout_s": float, "max_load_bytes": int,
                "query_memory_mb": int, "query_queue": int, "max_input_depth": int,
                "max_input_rows": int, "max_cell_chars": int, "max_xml_namespaces": int,
                "max_unpacked_bytes": int, "max_control_set_triples": int,
-               "max_implementations": int}
+               "max_implementations": int, "memory_copy_quads": int}
 
 
 def load_config(environ: dict[str, str] | None = None, **flags: Any) -> Config:

@@ -7,6 +7,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from graphsvc.store import Store
+from graphsvc.store.embedded import EmbeddedStore
 from graphsvc.writes import drop_graphs, is_derived
 
 MAPPINGS_BY_RELATION = """
@@ -24,6 +25,12 @@ def drop_added(store: Store, before: set[str]) -> None:
     added = [g.iri for g in store.graphs() if g.iri not in before and not is_derived(g.iri)]
     if added:
         drop_graphs(store, added)
+
+
+def copied(reader: EmbeddedStore) -> EmbeddedStore:
+    """The reader, once it answers from its in-memory copy of the newest view."""
+    assert reader.wait_for_copy(120), "the reader made no in-memory copy"
+    return reader
 
 
 def catalog_control_ids(path: Path) -> set[str]:

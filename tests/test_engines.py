@@ -1,6 +1,8 @@
 """The same answers on every engine: each named question (queries/*.rq), asked through
 :func:`graphsvc.questions.ask`, answers row for row on the embedded store, a real
-Oxigraph server and a real Virtuoso open source alike, on what `init` loads and again
+Oxigraph server, a real Virtuoso open source and the readers of an embedded store on
+disk (from its published view's files, and from an in-memory copy) alike, on what
+`init` loads and again
 with the FedRAMP example SSP imported (its control set asked about where a question
 takes one). The embedded answer is the reference; a duplicated, missing or reordered
 row on a server is a wrong answer."""
@@ -13,6 +15,7 @@ from datetime import date
 
 import pytest
 
+from graphsvc.content import init_store
 from graphsvc.errors import NotFound
 from graphsvc.importers.crosswalk import import_crosswalks
 from graphsvc.importers.oscal.importer import import_oscal
@@ -22,7 +25,7 @@ from graphsvc.store.embedded import EmbeddedStore
 from graphsvc.store.remote import RemoteStore
 from graphsvc.store.server import VIRTUOSO_LIMITS
 from tests.conftest import need_shared_data
-from tests.helpers import drop_added
+from tests.helpers import copied, drop_added
 
 SSP = "fedramp-rev5/examples/fedramp-ssp-example.oscal.xml"
 # beside the SSP: a second release of 800-53 and a second framework with its crosswalk,
@@ -36,6 +39,9 @@ OLD = "id:fw/nist-sp-800-53-rev5/release/5.0.1"
 RELEASED = ("control-parameters", "control-text", "framework-controls", "framework-tree")
 QUESTIONS = sorted(load_questions())
 SERVERS = ["oxigraph server", "virtuoso"]
+# the embedded store on disk as the web service reads it: a reader of its published
+# views, from their files, and one answering from its in-memory copy of each view
+READERS = ["reader on disk", "reader in memory"]
 # What Virtuoso cannot answer as the embedded store does, and why (skipped: asking would
 # stop the server, or hold it for minutes, for the rest of the session)
 KNOWN = {("virtuoso", name): pytest.mark.skip(reason=why)
@@ -57,7 +63,7 @@ def cases(phase: str) -> list:
                  if phase == "ssp" and p.name in ("controlSet", "provider")}
         variants = [given] + ([{**given, "release": OLD}]
                               if phase == "ssp" and name in RELEASED else [])
-        for engine in SERVERS:
+        for engine in SERVERS + READERS:
             for i, g in enumerate(variants):
                 mark = KNOWN.get((engine, name)) or (
                     WRONG.get((engine, name)) if phase == "ssp" else None)
@@ -81,6 +87,10 @@ class Engines(dict):
     """The stores by engine name, and the embedded store's answers (the reference),
     each computed once."""
 
+    def written(self) -> dict[str, Store]:
+        """The stores a test writes to (the readers read the one on disk)."""
+        return {k: v for k, v in self.items() if k not in ("answers", *READERS)}
+
     def expected(self, name: str, given: dict[str, str]) -> list[tuple]:
         key = (name, tuple(sorted(given.items())))
         cache = self.setdefault("answers", {})
@@ -91,10 +101,19 @@ class Engines(dict):
 
 @pytest.fixture(scope="module")
 def engines(loaded_embedded: EmbeddedStore, loaded_server: RemoteStore,
-            loaded_virtuoso: RemoteStore) -> Iterator[Engines]:
-    """The three engines holding what `init` loads (the session's stores)."""
-    yield Engines(embedded=loaded_embedded, virtuoso=loaded_virtuoso,
-                  **{"oxigraph server": loaded_server})
+            loaded_virtuoso: RemoteStore, tmp_path_factory: pytest.TempPathFactory
+            ) -> Iterator[Engines]:
+    """The engines holding what `init` loads: the session's stores, and an embedded
+    store on disk with its two readers."""
+    with EmbeddedStore(tmp_path_factory.mktemp("engines") / "store") as on_disk:
+        init_store(on_disk, max_bytes=10**8)
+        files = EmbeddedStore(on_disk.path, read_only=True)
+        memory = EmbeddedStore(on_disk.path, read_only=True, copy_quads=10**6)
+        yield Engines(embedded=loaded_embedded, virtuoso=loaded_virtuoso, on_disk=on_disk,
+                      **{"oxigraph server": loaded_server, "reader on disk": files,
+                         "reader in memory": memory})
+        files.close()
+        memory.close()
 
 
 @pytest.fixture(scope="module")
@@ -102,19 +121,31 @@ def with_ssp(engines: Engines) -> Iterator[Engines]:
     """The same engines with the FedRAMP example SSP, 5.0.1 and ISO 27001 with its
     crosswalk imported; dropped again after (the servers are the session's)."""
     data = need_shared_data()
-    stores = {k: v for k, v in engines.items() if k != "answers"}
+    stores = engines.written()
     before = {name: {g.iri for g in store.graphs()} for name, store in stores.items()}
     for store in stores.values():
         import_oscal(store, [data / SSP] + [data / name for name in MORE], max_bytes=10**9)
         import_crosswalks(store, [data / name for name in CROSSWALKS], max_bytes=10**9)
-    yield Engines(stores)
+    yield Engines({k: v for k, v in engines.items() if k != "answers"})
     for name, store in stores.items():
         drop_added(store, before[name])
 
 
+def reading(engines: Engines, engine: str) -> Store:
+    """The engine's store; the in-memory reader once it has copied the newest view, the
+    reader on disk checked to read the files."""
+    store = engines[engine]
+    if engine == "reader in memory":
+        return copied(store)
+    if engine == "reader on disk":
+        store.query("ASK { }")  # moves to the newest view
+        assert not store.in_memory
+    return store
+
+
 @pytest.mark.parametrize(("engine", "name", "given"), cases("demo"))
 def test_on_the_demo(engines: Engines, engine: str, name: str, given: dict[str, str]) -> None:
-    assert answer(engines[engine], name, given) == engines.expected(name, given)
+    assert answer(reading(engines, engine), name, given) == engines.expected(name, given)
 
 
 @pytest.mark.parametrize(("engine", "name", "given"), cases("ssp"))
@@ -122,7 +153,7 @@ def test_with_the_fedramp_example_ssp(with_ssp: Engines, engine: str, name: str,
                                       given: dict[str, str]) -> None:
     uuid = ET.parse(need_shared_data() / SSP).getroot().get("uuid")
     given = {k: f"id:controlset/{uuid}" if v == "SSP" else v for k, v in given.items()}
-    assert answer(with_ssp[engine], name, given) == with_ssp.expected(name, given)
+    assert answer(reading(with_ssp, engine), name, given) == with_ssp.expected(name, given)
 
 
 def test_every_question_answers_something(with_ssp: Engines) -> None:

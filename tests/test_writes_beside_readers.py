@@ -21,6 +21,7 @@ from rdflib import BNode, Literal, URIRef
 from graphsvc.errors import StoreError
 from graphsvc.store import views
 from graphsvc.store.embedded import JOURNAL, EmbeddedStore
+from tests.helpers import copied
 
 TRIPLES = 12_000  # per graph: past the bulk loader's threshold, and a move of seconds
 EX = "https://example.org/rounds/"
@@ -55,13 +56,16 @@ from graphsvc.store.embedded import EmbeddedStore
 QUERY = '''SELECT ?g (COUNT(*) AS ?n) (MIN(STR(?o)) AS ?low) (MAX(STR(?o)) AS ?high)
            WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g'''
 reopen = sys.argv[2] == "reopen"
+copy_quads = 10**6 if sys.argv[2] == "copy" else 0  # from an in-memory copy, once made
 store = None
 while True:
     try:
         if store is None or reopen:
-            store = EmbeddedStore(Path(sys.argv[1]), read_only=True)
+            store = EmbeddedStore(Path(sys.argv[1]), read_only=True, copy_quads=copy_quads)
         rows = store.query(QUERY)
         print("ok " + json.dumps([[str(v) for v in row] for row in rows]), flush=True)
+        if store.in_memory:
+            print("memory", flush=True)
         if reopen:
             store.close()
     except Exception as exc:
@@ -99,7 +103,7 @@ def test_writer_killed_at_any_moment_while_processes_read(tmp_path: Path) -> Non
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     readers = [subprocess.Popen([sys.executable, "-c", READER, str(path), how], env=env,
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-               for how in ("follow", "reopen")]
+               for how in ("follow", "reopen", "copy")]
     cli = Path(sys.executable).parent / "graphsvc"
     acknowledged: list[int] = []
     rng = random.Random(8477)
@@ -134,14 +138,18 @@ def test_writer_killed_at_any_moment_while_processes_read(tmp_path: Path) -> Non
     assert killed_mid_write, "no kill hit a write: the test proves nothing"
     assert all(EX + f"new-{r}" in names for r in acknowledged)  # every ack kept
     assert shared is not None and shared >= max(acknowledged)
-    seen = 0
+    seen, from_memory = 0, 0
     for reader in readers:
         for line in reader.communicate(timeout=60)[0].splitlines():
             kind, _, rest = line.partition(" ")
+            from_memory += kind == "memory"
+            if kind == "memory":
+                continue
             assert kind == "ok", line  # never an error, whatever the writer was doing
             _check(json.loads(rest), "a reader")
             seen += 1
     assert seen > 20
+    assert from_memory, "the copying reader never read a copy: the test proves less"
 
 
 def test_readers_replay_no_log_after_a_crash(tmp_path: Path) -> None:
@@ -229,3 +237,35 @@ def test_a_bad_term_anywhere_changes_nothing_on_every_path(
     with pytest.raises(StoreError, match="nothing was changed"):
         memory.write({EX + "kept": [*triples(10, "new"), bad]}, replace=True)
     assert memory.query(count).rows[0][0].toPython() == 100
+
+
+def test_a_reader_with_a_copy_sees_each_write_at_once_and_answers_as_the_files(
+        tmp_path: Path) -> None:
+    """A serving reader answers from an in-memory copy of the newest view once it has
+    made it; after a write its next query reads the new view's files (the copy comes
+    later), and the copy answers row for row as the files do, blank nodes and all. A
+    view past the bound is never copied."""
+    path = tmp_path / "store"
+    listing = "SELECT ?s ?p ?o WHERE { ?s ?p ?o } ORDER BY ?s ?p ?o"
+    people = [BNode(), BNode()]
+
+    def content(tag: str) -> list:
+        return [*((URIRef(f"{EX}s{i}"), URIRef(EX + "p"), Literal(f"{tag} {i}"))
+                  for i in range(50)),
+                *((person, URIRef(EX + "name"), Literal(f"{tag} person {i}"))
+                  for i, person in enumerate(people))]
+
+    with EmbeddedStore(path) as store:
+        store.write({EX + "g": content("first")})
+        files = EmbeddedStore(path, read_only=True)
+        reader = copied(EmbeddedStore(path, read_only=True, copy_quads=1000))
+        small = EmbeddedStore(path, read_only=True, copy_quads=10)  # the view holds 52
+        assert reader.query(listing).rows == files.query(listing).rows
+        for round_ in range(3):
+            store.write({EX + "g": content(f"round {round_}")}, replace=True)
+            seen = reader.query(listing).rows  # at once (the files', or a quick copy's)
+            assert seen == store.query(listing).rows
+            assert copied(reader).query(listing).rows == seen == files.query(listing).rows
+        assert not small.wait_for_copy(120)
+        for each in (files, reader, small):
+            each.close()

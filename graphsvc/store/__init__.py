@@ -160,14 +160,17 @@ def move_update(moves: Mapping[str, str], *, replacing: Collection[str],
     return " ;\n".join(ops)
 
 
-def open_store(config: Config, *, read_only: bool = False, keep_answers: bool = True
-               ) -> Store:
+def open_store(config: Config, *, read_only: bool = False, keep_answers: bool = True,
+               serving: bool = False) -> Store:
     """The backend the configuration asks for: remote if a URL is set, else embedded
-    (read-only: its newest published view; ``keep_answers``: until the store changes)."""
+    (read-only: its newest published view; ``keep_answers``: until the store changes;
+    ``serving``: a long-lived reader, which copies small views into memory)."""
     if config.remote:
         from graphsvc.store.remote import RemoteStore
 
         return RemoteStore.from_config(config)
     from graphsvc.store.embedded import EmbeddedStore
 
-    return EmbeddedStore(config.store_dir, read_only=read_only, keep_answers=keep_answers)
+    copy = config.memory_copy_quads if serving and read_only else 0
+    return EmbeddedStore(config.store_dir, read_only=read_only, keep_answers=keep_answers,
+                         copy_quads=copy)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import os
 import threading
 import time
@@ -41,11 +42,13 @@ BULK_QUADS = 10_000  # on disk, writes this big go through Oxigraph's bulk loade
 JOURNAL = "graphsvc-write.json"  # in the store directory while a write is under way
 CONTENT = "graphsvc-write.nq"  # what a replacement writes, until it is in
 _MISSING = object()
+_log = logging.getLogger(__name__)
 
 
 class _State:
-    """What queries read (the writer's store, or a published view) and the answers kept
-    for that state: a write or a move to a newer view starts a new one."""
+    """What queries read (the writer's store, a published view, or a reader's in-memory
+    copy of that view) and the answers kept for that state: a write or a move to a newer
+    view starts a new one (a copy does not: it holds the same quads)."""
 
     def __init__(self, store: ox.Store, view: views.View | None, keep: bool) -> None:
         self.store = store
@@ -81,19 +84,29 @@ class EmbeddedStore(Store):
     so readers in any process see a write as soon as the writer has returned from it,
     and never touch the writer's files. Recent answers are kept until the state they
     were computed on changes (a write, or a newer view).
+
+    A reader given ``copy_quads`` also copies each view of at most that many quads into
+    memory, in the background, and answers from the copy once it is made (the view's
+    files answer meanwhile, so a write is still seen at once): RocksDB's look-ups made
+    listings 3-8x slower than Oxigraph's in-memory store on the same quads.
     """
 
     def __init__(self, path: Path | None = None, *, read_only: bool = False,
-                 keep_answers: bool = True) -> None:
+                 keep_answers: bool = True, copy_quads: int = 0) -> None:
         self.path = path
         self.read_only = read_only
         self._keep = keep_answers
         self._moving = threading.Lock()
+        self._copy_quads = copy_quads
+        self._copying = False
+        self._copy_ended = threading.Condition(self._moving)
         if read_only:
             if path is None:
                 raise ValueError("an in-memory store has no readers")
             view = self._newest_view(path)
             self._now = _State(view.store, view, keep_answers)
+            with self._moving:
+                self._copy_soon()
             return
         self._store = _open_writer(path)
         self._now = _State(self._store, None, keep_answers)
@@ -126,7 +139,51 @@ class EmbeddedStore(Store):
             if views.newest(self.path) not in (self._now.view.name, None):
                 view = self._newest_view(self.path)
                 self._now = _State(view.store, view, self._keep)
+                self._copy_soon()
             return self._now
+
+    @property
+    def in_memory(self) -> bool:
+        """Whether queries read memory (an in-memory store, or a reader's copy)."""
+        now = self._now
+        return self.path is None or (now.view is not None and now.store is not now.view.store)
+
+    def wait_for_copy(self, timeout_s: float) -> bool:
+        """Move to the newest view, wait for its copy to be made (or refused: past the
+        bound); whether queries now read memory. For benchmarks and tests: serving
+        never waits, the view's files answer meanwhile."""
+        self._state()
+        with self._moving:
+            self._copy_ended.wait_for(lambda: not self._copying, timeout_s)
+        return self.in_memory
+
+    def _copy_soon(self) -> None:
+        """Start copying the newest view into memory, unless a copy is under way: that
+        one goes on to the newest view when it ends, so writes in quick succession cost
+        one copy at a time. (Called holding ``_moving``.)"""
+        if self._copy_quads > 0 and not self._copying:
+            self._copying = True
+            threading.Thread(target=self._copy_views, name="graphsvc-copy",
+                             daemon=True).start()
+
+    def _copy_views(self) -> None:
+        with self._moving:
+            state = self._now
+        while True:
+            try:
+                on_disk = state.view.store
+                if len(on_disk) <= self._copy_quads:  # (counting: 0.02 s at 1x, 0.8 s at 100x)
+                    copy = ox.Store()
+                    copy.extend(on_disk)  # keeps blank nodes' labels, unlike a load
+                    state.store = copy  # queries under way finish on the files
+            except (OSError, MemoryError) as exc:  # the files answer, as without a copy
+                _log.warning("no in-memory copy of view %s: %s", state.view.name, exc)
+            with self._moving:
+                if self._copy_quads == 0 or self._now is state:  # closed, or the newest
+                    self._copying = False
+                    self._copy_ended.notify_all()
+                    return
+                state = self._now
 
     @staticmethod
     def _newest_view(path: Path) -> views.View:
@@ -303,7 +360,9 @@ class EmbeddedStore(Store):
 
     def close(self) -> None:
         if self.read_only:
-            del self._now
+            with self._moving:
+                self._copy_quads = 0  # a copy under way is the last
+                del self._now
             return
         if self.path is not None:
             self._store.flush()

@@ -70,7 +70,8 @@ def create_app(config: Config | None = None, *, store: Store | None = None,
     if store is None:
         writer = open_store(config)
         writes = writes or Writes(writer, owns_store=True)
-        store = writer if config.remote else open_store(config, read_only=True)
+        store = (writer if config.remote
+                 else open_store(config, read_only=True, serving=True))
         owns = not config.remote
     else:
         writes, owns = writes or Writes(store), False

@@ -65,7 +65,7 @@ def _serve(conn: Connection, config: Config) -> None:
         from graphsvc.store import open_store
         from graphsvc.store.sandbox import without_network
 
-        store = open_store(config, read_only=True, keep_answers=False)
+        store = open_store(config, read_only=True, keep_answers=False, serving=True)
     except Exception as exc:  # reported to the parent, which replaces this process
         conn.send(("failed", str(exc)))
         return
