@@ -82,6 +82,13 @@ def texts_match(rows: list[dict[str, str]], exports: dict) -> bool:
         for text in exports.get(row["controlId"], ([], []))[1])
 
 
+def joined_cleanly(rows: list[dict[str, str]]) -> bool:
+    """Statements are joined by one blank line, with no empty one among them and nothing
+    around them (what bare() cannot see)."""
+    return all("\n\n\n" not in text and text == text.strip() for row in rows
+               for text in (row["providerPart"] or "", row["customerPart"] or ""))
+
+
 def test_crm_of_the_nist_leveraged_example(shared_data: Path, tmp_path: Path) -> None:
     with EmbeddedStore() as store:
         import_oscal(store, [shared_data / name for name in REV4] + [shared_data / LEVERAGED],
@@ -96,6 +103,7 @@ def test_crm_of_the_nist_leveraged_example(shared_data: Path, tmp_path: Path) ->
                                                    r["controlId"] for r in rows}))
         assert len(rows) == len({r["controlId"] for r in rows})  # one row per control
         assert texts_match(rows, exports_in_json(shared_data / LEVERAGED))
+        assert joined_cleanly(rows)
         shared = [r for r in rows if r["responsibility"] == "shared"]
         assert [r["controlId"] for r in shared] == ["ac-2"]
         # the workbook holds the same rows, read back with openpyxl
@@ -134,6 +142,7 @@ def test_crm_of_the_fedramp_example_ssp(shared_data: Path) -> None:
     exports = exports_in_xml(shared_data / FEDRAMP_SSP)
     assert got_rows(rows) == expected_rows(exports, members)
     assert texts_match(rows, exports)
+    assert joined_cleanly(rows)
     assert any(r["responsibility"] != "customer" for r in rows)
 
 
