@@ -1,4 +1,5 @@
-"""The store interface, run against both backends (embedded Oxigraph, Oxigraph server)."""
+"""The store interface, run against every backend (embedded Oxigraph, Oxigraph server,
+Virtuoso)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from rdflib import RDF, RDFS, XSD, Graph, Literal, URIRef
+from rdflib import RDF, RDFS, XSD, BNode, Graph, Literal, URIRef
 
 from graphsvc.errors import BadInput, StoreError
 from graphsvc.store import Rows, Store
@@ -122,6 +123,25 @@ def test_failed_write_changes_nothing(store: Store) -> None:
     with pytest.raises(RuntimeError):
         store.write({G2: triples(2, "c"), G1: broken()}, replace=True)
     assert counts(store) == before
+
+
+@pytest.mark.parametrize("term", [
+    URIRef("http://example.org/a b"),
+    Literal("x", lang="abcdefghij"),  # rdflib takes it; a language tag has 8 letters at most
+    BNode("a b"),
+    Literal("half a pair: \ud800"),  # cannot be written as UTF-8
+], ids=["iri", "language", "blank-node", "surrogate"])
+def test_a_bad_term_is_refused_before_anything_changes(store: Store, term: object) -> None:
+    """Every backend writes through the same checked text: a term one engine would
+    refuse (or Virtuoso keep as it is) is an error before anything is written or sent,
+    in a new graph and in one that is replaced."""
+    store.write({G1: triples(2, "a")})
+    before = counts(store)
+    bad = [*triples(3, "b"), (URIRef(EX + "s"), URIRef(EX + "p"), term)]
+    for graphs in ({G2: triples(2, "c"), EX + "g3": bad}, {G1: bad}):
+        with pytest.raises(StoreError, match="nothing was changed"):
+            store.write(graphs, replace=True)
+        assert counts(store) == before
 
 
 @pytest.mark.parametrize("text", [

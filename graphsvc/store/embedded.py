@@ -9,7 +9,7 @@ import os
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Collection, Iterable, Mapping, Sized
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sized
 from functools import lru_cache
 from itertools import islice
 from pathlib import Path
@@ -428,15 +428,21 @@ def _converted(result: object, limit: int | None, max_bytes: int | None) -> Quer
 
 
 def write_nquads(graphs: Mapping[str, Iterable[Triple]], out: BinaryIO) -> None:
-    """The graphs as N-Quads, every term checked as Oxigraph's parser checks it, so that
-    loading the text cannot fail half way. Text rather than Oxigraph terms: a term
-    object per quad cost three times as much as its line, and the bulk loader reads a
-    file. (Blank nodes get new labels in the store, as any N-Quads load gives them.)"""
+    """The graphs as N-Quads (see :func:`ntriples`). Text rather than Oxigraph terms: a
+    term object per quad cost three times as much as its line, and the bulk loader reads
+    a file. (Blank nodes get new labels in the store, as any N-Quads load gives them.)"""
     for graph, triples in graphs.items():
-        end = f" {_iri(graph)} .\n"
-        lines = (f"{_nt(s)} {_nt(p)} {_nt(o)}{end}" for s, p, o in triples)
+        lines = ntriples(triples, f" {_iri(graph)} .\n")
         while chunk := "".join(islice(lines, 20_000)):
-            out.write(chunk.encode())  # a lone surrogate: UnicodeEncodeError, a ValueError
+            out.write(chunk.encode())
+
+
+def ntriples(triples: Iterable[Triple], end: str = " .\n") -> Iterator[str]:
+    """N-Triples lines (N-Quads with ``end`` naming the graph), every term checked as
+    Oxigraph's parser checks it (ValueError), so that a store loading the text cannot
+    fail half way; every backend writes through here. Encode as UTF-8: a lone surrogate
+    fails there (UnicodeEncodeError, a ValueError too)."""
+    return (f"{_nt(s)} {_nt(p)} {_nt(o)}{end}" for s, p, o in triples)
 
 
 @lru_cache(maxsize=200_000)
@@ -450,14 +456,16 @@ _quoted = json.JSONEncoder(ensure_ascii=False).encode  # N-Triples escapes strin
 
 
 def _nt(term: Term) -> str:
-    """One rdflib term in N-Triples."""
+    """One rdflib term in N-Triples. A string is written without its datatype: the same
+    literal in RDF 1.1, but Virtuoso 7 keeps ``"x"^^xsd:string`` and ``"x"`` apart (and
+    sorts one kind after the other)."""
     kind = type(term)
     if kind is URIRef:
         return _iri(term)
     if kind is Literal or isinstance(term, Literal):
         if term.language:
             return f"{_quoted(str(term))}@{_language(term.language)}"
-        if term.datatype:
+        if term.datatype and term.datatype != _XSD_STRING:
             if term.datatype == _LANG_STRING:
                 raise ValueError(f"a literal typed rdf:langString has no language: {term!r}")
             return f"{_quoted(str(term))}^^{_iri(term.datatype)}"

@@ -57,6 +57,7 @@ from graphsvc.store import (
     term_bytes,
 )
 from graphsvc.store.bindings import _texts, bind_values
+from graphsvc.store.embedded import ntriples
 from graphsvc.store.guard import check_query
 
 # (grouped: Virtuoso 7 lists its private graphs too for a bare DISTINCT ?g)
@@ -150,13 +151,18 @@ class RemoteStore(Store):
               replace: bool | Collection[str] = False, drop: Iterable[str] = ()) -> None:
         targets = {str(check_iri(g, "graph")): triples for g, triples in graphs.items()}
         dropped = [str(check_iri(g, "graph")) for g in drop if g not in targets]
+        try:  # every term is checked here, before anything is sent
+            bodies = {target: "".join(ntriples(triples)).encode()
+                      for target, triples in targets.items()}
+        except (ValueError, TypeError) as exc:
+            raise StoreError(f"write failed, nothing was changed: {exc}") from exc
         first = plan_write(targets, self._existing(targets))
         moves = {stage: target for target, stage in first.items() if stage != target}
         written: list[str] = []
         try:
-            for target, triples in targets.items():
+            for target, body in bodies.items():
                 written.append(first[target])
-                self._put(first[target], turtle(triples))
+                self._put(first[target], body)  # (N-Triples is Turtle)
             if moves or dropped:
                 self._update(move_update(moves, replacing=replaced(replace, targets),
                                          drop=dropped))
@@ -208,19 +214,6 @@ def bound(sparql: str, bindings: Mapping[str, Term]) -> str:
     block = bind_values(_EMPTY + " }", bindings)[len(_EMPTY):-2]
     binds = " ".join(f"BIND ({term} AS ?{name})" for name, term in sorted(_texts(bindings).items()))
     return text.replace(block, f" {binds} ", 1)
-
-
-def turtle(triples: Iterable[Triple]) -> bytes:
-    """Turtle text of rdflib terms: ``n3()`` without prefixes is always valid Turtle.
-    A string is written without its datatype: the same literal in RDF 1.1, but Virtuoso 7
-    keeps ``"x"^^xsd:string`` and ``"x"`` apart (and sorts one kind after the other)."""
-    return "".join(f"{s.n3()} {p.n3()} {_plain(o).n3()} .\n" for s, p, o in triples).encode()
-
-
-def _plain(term: Term) -> Term:
-    if isinstance(term, Literal) and term.datatype == XSD_STRING:
-        return Literal(str(term))
-    return term
 
 
 def _from_json(value: dict | None) -> Term | None:
