@@ -35,8 +35,7 @@ from graphsvc.store import (
 from graphsvc.store.bindings import bind_values
 from graphsvc.store.guard import check_query, engine_syntax_error
 
-_XSD_STRING = str(XSD.string)
-_LANG_STRING = str(RDF.langString)
+_XSD_STRING = str(XSD.string)  # (text: Oxigraph's terms; rdflib's compare as URIRef)
 KEPT_ANSWERS = 512  # recent SELECT / ASK answers kept per state of the store
 BULK_QUADS = 10_000  # on disk, writes this big go through Oxigraph's bulk loader
 JOURNAL = "graphsvc-write.json"  # in the store directory while a write is under way
@@ -465,8 +464,8 @@ def _nt(term: Term) -> str:
     if kind is Literal or isinstance(term, Literal):
         if term.language:
             return f"{_quoted(str(term))}@{_language(term.language)}"
-        if term.datatype and term.datatype != _XSD_STRING:
-            if term.datatype == _LANG_STRING:
+        if term.datatype and term.datatype != XSD.string:  # (URIRef: a str never equals one)
+            if term.datatype == RDF.langString:
                 raise ValueError(f"a literal typed rdf:langString has no language: {term!r}")
             return f"{_quoted(str(term))}^^{_iri(term.datatype)}"
         return _quoted(str(term))
