@@ -45,7 +45,7 @@ class Config:
     max_result_rows: int = 10_000  # web: /sparql answers are cut here
     max_query_chars: int = 20_000  # web: longer /sparql queries are refused
     max_result_bytes: int = 16 * 1024 * 1024  # web: /sparql answers are cut here (term text)
-    query_memory_mb: int = 2048  # web: address-space limit of each query process; 0 = none
+    query_memory_mb: int = 2048  # web: address space of a /sparql query (see worker); 0 = none
     query_queue: int = 4  # web: /sparql requests that may wait for a busy query process
     # web: each serving and query process answers from an in-memory copy of the store
     # when it holds at most this many quads (about 0.7 KB each per process); 0 = never
