@@ -152,8 +152,9 @@ def main() -> None:
         for scale in args.scales:
             path = Path(tmp) / f"store-{scale}"
             members, sets = build(args.data, scale, path, args.max_copies)
-            with served(["--store", str(path)]) as base:
+            with served(["--store", str(path)], 1) as (base, _pid):
                 fetch_ms(base + "/search?q=warm")  # the first search opens the index
+                time.sleep(3)  # meanwhile the serving process copies the store into memory
                 results[scale] = measure(base, pages(members, sets, args.repeats))
     first, last = args.scales[0], args.scales[-1]
     header = f"{'page':<18}" + "".join(
