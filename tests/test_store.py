@@ -9,11 +9,12 @@ import threading
 from pathlib import Path
 
 import pytest
-from rdflib import RDF, RDFS, XSD, BNode, Graph, Literal, URIRef
+from rdflib import RDF, RDFS, XSD, Graph, Literal, URIRef
 
 from graphsvc.errors import BadInput, StoreError
 from graphsvc.store import Rows, Store
 from graphsvc.store.embedded import EmbeddedStore
+from tests.helpers import BAD_TERMS
 
 EX = "http://example.org/"
 G1, G2 = EX + "g1", EX + "g2"
@@ -125,13 +126,7 @@ def test_failed_write_changes_nothing(store: Store) -> None:
     assert counts(store) == before
 
 
-@pytest.mark.parametrize("term", [
-    URIRef("http://example.org/a b"),
-    Literal("x", lang="abcdefghij"),  # rdflib takes it; a language tag has 8 letters at most
-    BNode("a b"),
-    Literal("half a pair: \ud800"),  # cannot be written as UTF-8
-    Literal("x", datatype=RDF.langString),  # a language string without its language
-], ids=["iri", "language", "blank-node", "surrogate", "langstring"])
+@pytest.mark.parametrize("term", BAD_TERMS.values(), ids=BAD_TERMS.keys())
 def test_a_bad_term_is_refused_before_anything_changes(store: Store, term: object) -> None:
     """Every backend writes through the same checked text: a term one engine would
     refuse (or Virtuoso keep as it is) is an error before anything is written or sent,

@@ -16,12 +16,12 @@ import time
 from pathlib import Path
 
 import pytest
-from rdflib import RDF, BNode, Literal, URIRef
+from rdflib import BNode, Literal, URIRef
 
 from graphsvc.errors import StoreError
 from graphsvc.store import views
 from graphsvc.store.embedded import JOURNAL, EmbeddedStore
-from tests.helpers import copied
+from tests.helpers import BAD_TERMS, copied
 
 TRIPLES = 12_000  # per graph: past the bulk loader's threshold, and a move of seconds
 ROUNDS_AT_MOST = 16  # writers started and killed (a busy machine makes hits rarer)
@@ -204,13 +204,7 @@ def test_old_views_go_once_no_reader_holds_them(tmp_path: Path) -> None:
         assert published() == [views.newest(path), "current"]
 
 
-@pytest.mark.parametrize("term", [
-    URIRef("http://example.org/a b"),
-    Literal("x", lang="abcdefghij"),  # rdflib takes it; a language tag has 8 letters at most
-    BNode("a b"),
-    Literal("half a pair: \ud800"),  # cannot be written as UTF-8
-    Literal("x", datatype=RDF.langString),  # a language string without its language
-], ids=["iri", "language", "blank-node", "surrogate", "langstring"])
+@pytest.mark.parametrize("term", BAD_TERMS.values(), ids=BAD_TERMS.keys())
 def test_a_bad_term_anywhere_changes_nothing_on_every_path(
         tmp_path: Path, term: URIRef | Literal | BNode) -> None:
     """Small and bulk inserts, and replacements, check every term before anything
