@@ -103,10 +103,8 @@ class EmbeddedStore(Store):
         if read_only:
             if path is None:
                 raise ValueError("an in-memory store has no readers")
-            view = self._newest_view(path)
-            self._now = _State(view.store, view, keep_answers)
             with self._moving:
-                self._copy_soon()
+                self._move_to(self._newest_view(path))
             return
         self._store = _open_writer(path)
         self._now = _State(self._store, None, keep_answers)
@@ -137,10 +135,13 @@ class EmbeddedStore(Store):
             return now
         with self._moving:
             if views.newest(self.path) not in (self._now.view.name, None):
-                view = self._newest_view(self.path)
-                self._now = _State(view.store, view, self._keep)
-                self._copy_soon()
+                self._move_to(self._newest_view(self.path))
             return self._now
+
+    def _move_to(self, view: views.View) -> None:
+        """Read ``view`` from now on, and copy it (called holding ``_moving``)."""
+        self._now = _State(view.store, view, self._keep)
+        self._copy_soon()
 
     @property
     def in_memory(self) -> bool:
@@ -160,7 +161,7 @@ class EmbeddedStore(Store):
     def _copy_soon(self) -> None:
         """Start copying the newest view into memory, unless a copy is under way: that
         one goes on to the newest view when it ends, so writes in quick succession cost
-        one copy at a time. (Called holding ``_moving``.)"""
+        one copy at a time."""
         if self._copy_quads <= 0 or self._copying:
             return
         thread = threading.Thread(target=self._copy_views, args=(self._now,),
@@ -379,6 +380,12 @@ class EmbeddedStore(Store):
             self._store.flush()
             views.remove_unused(self.path)
         del self._now, self._store
+
+
+def copy_room_mb(copy_quads: int) -> int:
+    """The address space a reader's copies may take: the current view's, and the next
+    one's while it is made."""
+    return 2 * copy_quads * COPY_BYTES // 2**20
 
 
 def _sync(path: Path) -> None:

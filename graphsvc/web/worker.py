@@ -63,9 +63,9 @@ def _serve(conn: Connection, config: Config) -> None:
     address space is the query's limit and room for two in-memory copies of the store
     (the current view's and the next one's, while it is made): a Rust allocation that
     fails under the limit stops the process, and that must be the query's doing."""
-    from graphsvc.store.embedded import COPY_BYTES
+    from graphsvc.store.embedded import copy_room_mb
 
-    copies_mb = 0 if config.remote else 2 * config.memory_copy_quads * COPY_BYTES // 2**20
+    copies_mb = 0 if config.remote else copy_room_mb(config.memory_copy_quads)
     _limit_memory(config.query_memory_mb + copies_mb if config.query_memory_mb else 0)
     try:
         from graphsvc.store import open_store
