@@ -63,7 +63,7 @@ from graphsvc.store.guard import check_query
 # (grouped: Virtuoso 7 lists its private graphs too for a bare DISTINCT ?g)
 GRAPH_NAMES = "SELECT ?g WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g"
 _EMPTY = "SELECT * WHERE {"
-XSD_STRING = URIRef("http://www.w3.org/2001/XMLSchema#string")
+XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"  # text: answers give datatypes as text
 QUERY_FORMS = {"SelectQuery": SELECT, "ConstructQuery": CONSTRUCT, "DescribeQuery": DESCRIBE,
                "AskQuery": ASK}
 
